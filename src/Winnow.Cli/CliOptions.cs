@@ -1,0 +1,136 @@
+using System.CommandLine;
+using Winnow.Data;
+using Winnow.Models;
+using Winnow.Training;
+
+namespace Winnow.Cli;
+
+/// <summary>Options that name a dataset, shared by train, noise, eval and predict.</summary>
+internal sealed class DatasetOptions
+{
+    public Option<string> Dataset { get; } = new("--dataset")
+    {
+        Description = "Dataset format: fashion-mnist (default), mnist, cifar10 (binary version) or folder (root/<class>/<image>.png|jpg)",
+        DefaultValueFactory = _ => "fashion-mnist",
+    };
+    public Option<string?> Data { get; } = new("--data") { Description = $"Folder of the dataset's files, or the training image folder (default for fashion-mnist: {MnistFamily.DefaultFashionMnistFolder})" };
+    public Option<string?> TestData { get; } = new("--test-data") { Description = "Image folders only: the test image folder" };
+    public Option<int?> ImageSize { get; } = new("--image-size") { Description = "Image folders only: resize every image to N x N pixels" };
+    public Option<int> Channels { get; } = new("--channels") { Description = "Image folders only: 1 (grey) or 3 (RGB)", DefaultValueFactory = _ => 3 };
+    public Option<string?> LabelFile { get; } = new("--label-file") { Description = "CSV (path or index, label) whose labels replace the training set's: your own noisy labels" };
+
+    public DatasetOptions(Command command)
+    {
+        Dataset.AcceptOnlyFromAmong("fashion-mnist", "mnist", "cifar10", "folder");
+        foreach (var o in new Option[] { Dataset, Data, TestData, ImageSize, Channels, LabelFile }) command.Options.Add(o);
+    }
+
+    public DatasetSpec Read(ParseResult r) => new()
+    {
+        Kind = r.GetValue(Dataset) switch
+        {
+            "mnist" => DatasetKind.Mnist,
+            "cifar10" => DatasetKind.Cifar10,
+            "folder" => DatasetKind.Folder,
+            _ => DatasetKind.FashionMnist,
+        },
+        Path = r.GetValue(Data),
+        TestPath = r.GetValue(TestData),
+        ImageSize = r.GetValue(ImageSize),
+        Channels = r.GetValue(Channels),
+        LabelFile = r.GetValue(LabelFile),
+    };
+}
+
+/// <summary>Options that make synthetic noisy labels, shared by train and noise.</summary>
+internal sealed class NoiseOptions
+{
+    public Option<string> Kind { get; } = new("--noise") { Description = "Synthetic label noise: none, symmetric, asymmetric or instance", DefaultValueFactory = _ => "none" };
+    public Option<double> Rate { get; } = new("--noise-rate") { Description = "Noise rate in [0, 1] (symmetric: fraction of labels redrawn; asymmetric: fraction flipped by the class map)" };
+    public Option<bool> ExcludeTrueClass { get; } = new("--exclude-true-class") { Description = "Symmetric noise draws from the other classes only (Cheng et al.); default includes the true class (DivideMix, C2D)" };
+    public Option<int> Seed { get; } = new("--noise-seed") { Description = "Seed of the noise", DefaultValueFactory = _ => 123 };
+
+    public NoiseOptions(Command command)
+    {
+        Kind.AcceptOnlyFromAmong("none", "symmetric", "asymmetric", "instance");
+        foreach (var o in new Option[] { Kind, Rate, ExcludeTrueClass, Seed }) command.Options.Add(o);
+    }
+
+    public NoiseSpec Read(ParseResult r, string? file = null)
+    {
+        var kind = r.GetValue(Kind) switch
+        {
+            "symmetric" => NoiseKind.Symmetric,
+            "asymmetric" => NoiseKind.Asymmetric,
+            "instance" => NoiseKind.Instance,
+            _ => NoiseKind.None,
+        };
+        double rate = r.GetValue(Rate);
+        if (rate is < 0 or > 1) throw new WinnowException($"--noise-rate must be in [0, 1], got {rate}");
+        if (kind != NoiseKind.None && r.GetResult(Rate) is null) throw new WinnowException($"--noise {r.GetValue(Kind)} needs --noise-rate");
+        return new NoiseSpec { Kind = kind, Rate = rate, IncludeTrueClass = !r.GetValue(ExcludeTrueClass), Seed = r.GetValue(Seed), File = file };
+    }
+}
+
+/// <summary>Options of the shared training loop.</summary>
+internal sealed class TrainingLoopOptions
+{
+    private static readonly TrainingOptions D = new();
+    public Option<int> Epochs { get; } = new("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => D.Epochs };
+    public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => D.BatchSize };
+    public Option<string> Optimizer { get; } = new("--optimizer") { Description = "sgd (momentum, L2 weight decay) or adamw", DefaultValueFactory = _ => "sgd" };
+    public Option<double> LearningRate { get; } = new("--lr") { Description = "Base learning rate", DefaultValueFactory = _ => D.LearningRate };
+    public Option<double> Momentum { get; } = new("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => D.Momentum };
+    public Option<double> WeightDecay { get; } = new("--weight-decay") { Description = "Weight decay", DefaultValueFactory = _ => D.WeightDecay };
+    public Option<string> Schedule { get; } = new("--schedule") { Description = "Learning-rate schedule: cosine, step, multistep or constant", DefaultValueFactory = _ => "cosine" };
+    public Option<int[]> Milestones { get; } = new("--milestones") { Description = "multistep: epochs (0-based) at which the rate is multiplied by --gamma", AllowMultipleArgumentsPerToken = true };
+    public Option<double> Gamma { get; } = new("--gamma") { Description = "step, multistep: decay factor", DefaultValueFactory = _ => 0.1 };
+    public Option<int> StepSize { get; } = new("--step-size") { Description = "step: epochs between decays", DefaultValueFactory = _ => 30 };
+    public Option<int> WarmupEpochs { get; } = new("--warmup-epochs") { Description = "Epochs of linear learning-rate warm-up" };
+    public Option<string> Precision { get; } = new("--precision") { Description = "bf16 (mixed precision: bfloat16 compute, float32 weights) or fp32", DefaultValueFactory = _ => "bf16" };
+    public Option<int> Seed { get; } = new("--seed") { Description = "Seed of initialisation, shuffling and augmentation", DefaultValueFactory = _ => 0 };
+    public Option<int> CropPadding { get; } = new("--crop-padding") { Description = "Random-crop padding in pixels (0: no crop)", DefaultValueFactory = _ => D.CropPadding };
+    public Option<bool> NoFlip { get; } = new("--no-flip") { Description = "No random horizontal flips" };
+    public Option<int> Threads { get; } = new("--threads") { Description = "Torch threads (0: all cores)" };
+    public Option<bool> NoTrainEval { get; } = new("--no-train-eval") { Description = "Skip the per-epoch pass over the training set (train accuracy, memorisation)" };
+
+    public TrainingLoopOptions(Command command)
+    {
+        Optimizer.AcceptOnlyFromAmong("sgd", "adamw");
+        Schedule.AcceptOnlyFromAmong("cosine", "step", "multistep", "constant");
+        Precision.AcceptOnlyFromAmong("bf16", "fp32");
+        foreach (var o in new Option[] { Epochs, BatchSize, Optimizer, LearningRate, Momentum, WeightDecay, Schedule, Milestones, Gamma, StepSize, WarmupEpochs, Precision, Seed, CropPadding, NoFlip, Threads, NoTrainEval })
+            command.Options.Add(o);
+    }
+
+    public TrainingOptions Read(ParseResult r)
+    {
+        var options = new TrainingOptions
+        {
+            Epochs = r.GetValue(Epochs),
+            BatchSize = r.GetValue(BatchSize),
+            Optimizer = r.GetValue(Optimizer) == "adamw" ? OptimizerKind.AdamW : OptimizerKind.Sgd,
+            LearningRate = r.GetValue(LearningRate),
+            Momentum = r.GetValue(Momentum),
+            WeightDecay = r.GetValue(WeightDecay),
+            Schedule = new LearningRateSchedule
+            {
+                Kind = r.GetValue(Schedule) switch { "step" => ScheduleKind.Step, "multistep" => ScheduleKind.MultiStep, "constant" => ScheduleKind.Constant, _ => ScheduleKind.Cosine },
+                Milestones = r.GetValue(Milestones) ?? [],
+                Gamma = r.GetValue(Gamma),
+                StepSize = r.GetValue(StepSize),
+                WarmupEpochs = r.GetValue(WarmupEpochs),
+            },
+            Precision = ParsePrecision(r.GetValue(Precision)),
+            Seed = r.GetValue(Seed),
+            CropPadding = r.GetValue(CropPadding),
+            HorizontalFlip = !r.GetValue(NoFlip),
+            Threads = r.GetValue(Threads),
+            EvaluateTrainingSet = !r.GetValue(NoTrainEval),
+        };
+        options.Validate();
+        return options;
+    }
+
+    public static Precision ParsePrecision(string? text) => text == "fp32" ? Models.Precision.Float32 : Models.Precision.BFloat16;
+}

@@ -1,0 +1,10 @@
+using System.CommandLine;
+using Winnow.Cli;
+
+var root = new RootCommand("winnow: train image classifiers from datasets whose labels are partly wrong");
+root.Subcommands.Add(Commands.Train());
+root.Subcommands.Add(Commands.Noise());
+root.Subcommands.Add(Commands.Eval());
+root.Subcommands.Add(Commands.Predict());
+root.Subcommands.Add(Commands.Bench());
+return await root.Parse(args).InvokeAsync();

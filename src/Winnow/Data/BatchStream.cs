@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+
+namespace Winnow.Data;
+
+/// <summary>One mini-batch as plain arrays: normalised pixels (batch × C × H × W floats), labels and sample indices.</summary>
+/// <param name="Pixels">The normalised images, one after the other.</param>
+/// <param name="Labels">The label of each image (the training labels, possibly noisy).</param>
+/// <param name="Indices">Each image's index in the dataset.</param>
+/// <param name="Channels">Channels per image.</param>
+/// <param name="Height">Image height.</param>
+/// <param name="Width">Image width.</param>
+public sealed record HostBatch(float[] Pixels, long[] Labels, int[] Indices, int Channels, int Height, int Width)
+{
+    /// <summary>Images in the batch.</summary>
+    public int Count => Indices.Length;
+}
+
+/// <summary>
+/// Produces mini-batches on a background thread, a few batches ahead of the model, so that decoding and
+/// augmentation never leave the model waiting. The order and the augmentation are fixed by the seed alone.
+/// </summary>
+public static class BatchStream
+{
+    /// <summary>
+    /// Batches of <paramref name="dataset"/> in the given order. <paramref name="transform"/> is applied to each image
+    /// with a generator seeded by <paramref name="seed"/>; the last, smaller batch is kept unless <paramref name="dropLast"/>.
+    /// </summary>
+    public static IEnumerable<HostBatch> Create(ImageDataset dataset, int[] labels, int[] order, int batchSize,
+        IImageTransform transform, int seed, bool dropLast = false, int prefetch = 3, CancellationToken cancellation = default)
+    {
+        int batches = dropLast ? order.Length / batchSize : (order.Length + batchSize - 1) / batchSize;
+        if (batches == 0) yield break;
+        using var queue = new BlockingCollection<HostBatch>(prefetch);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        Exception? failure = null;
+        var producer = Task.Factory.StartNew(() =>
+        {
+            try
+            {
+                var rng = new Random(seed);
+                for (int b = 0; b < batches; b++)
+                {
+                    int start = b * batchSize, count = Math.Min(batchSize, order.Length - start);
+                    queue.Add(Build(dataset, labels, order.AsSpan(start, count), transform, rng), stop.Token);
+                }
+            }
+            catch (OperationCanceledException) { }
+            catch (Exception e) { failure = e; }
+            finally { queue.CompleteAdding(); }
+        }, TaskCreationOptions.LongRunning);
+        try
+        {
+            foreach (var batch in queue.GetConsumingEnumerable(cancellation)) yield return batch;
+            if (failure is not null) throw new WinnowException("preparing a batch failed: " + failure.Message, failure);
+        }
+        finally
+        {
+            stop.Cancel();
+            try { producer.Wait(); } catch (AggregateException) { }
+        }
+    }
+
+    /// <summary>Builds one batch on the calling thread.</summary>
+    public static HostBatch Build(ImageDataset dataset, int[] labels, ReadOnlySpan<int> indices, IImageTransform transform, Random rng)
+    {
+        int size = dataset.ImageSize;
+        var pixels = new float[indices.Length * size];
+        var y = new long[indices.Length];
+        var idx = indices.ToArray();
+        for (int i = 0; i < idx.Length; i++)
+        {
+            transform.Apply(dataset.Image(idx[i]), pixels.AsSpan(i * size, size), dataset.Channels, dataset.Height, dataset.Width, dataset.Normalization, rng);
+            y[i] = labels[idx[i]];
+        }
+        return new HostBatch(pixels, y, idx, dataset.Channels, dataset.Height, dataset.Width);
+    }
+
+    /// <summary>The indices 0..n−1 shuffled by a generator seeded with <paramref name="seed"/>.</summary>
+    public static int[] Shuffled(int n, int seed)
+    {
+        var order = Enumerable.Range(0, n).ToArray();
+        new Random(seed).Shuffle(order);
+        return order;
+    }
+}

@@ -1,0 +1,106 @@
+using SkiaSharp;
+
+namespace Winnow.Data;
+
+/// <summary>Options of <see cref="ImageFolderReader"/>.</summary>
+public sealed record ImageFolderOptions
+{
+    /// <summary>Resize every image to Size × Size pixels; null keeps the images' own size, which must then be the same for all.</summary>
+    public int? Size { get; init; }
+
+    /// <summary>1 converts to grey (0.299 R + 0.587 G + 0.114 B); 3 keeps RGB.</summary>
+    public int Channels { get; init; } = 3;
+}
+
+/// <summary>
+/// Reads a folder laid out as root/&lt;class&gt;/&lt;image&gt;.png|jpg|jpeg. Classes are the sub-folder names in
+/// ordinal order; images are taken in ordinal order of their relative paths, which fixes each image's index.
+/// </summary>
+public static class ImageFolderReader
+{
+    private static readonly string[] Extensions = [".png", ".jpg", ".jpeg"];
+
+    /// <summary>Loads the folder; the normalisation is computed from its pixels.</summary>
+    public static ImageDataset Load(string root, ImageFolderOptions? options = null)
+    {
+        options ??= new ImageFolderOptions();
+        if (options.Channels is not (1 or 3)) throw new WinnowException($"channels must be 1 or 3, got {options.Channels}");
+        if (options.Size is <= 0 or > 1024) throw new WinnowException($"image size must be in 1..1024, got {options.Size}");
+        if (!Directory.Exists(root)) throw new DataFormatException(root, "folder not found");
+        string[] classDirs = Directory.GetDirectories(root).OrderBy(d => Path.GetFileName(d), StringComparer.Ordinal).ToArray();
+        if (classDirs.Length == 0) throw new DataFormatException(root, "no class sub-folders; expected root/<class>/<image>.png|jpg");
+        var files = new List<(string Path, int Label)>();
+        for (int c = 0; c < classDirs.Length; c++)
+        {
+            var images = Directory.EnumerateFiles(classDirs[c], "*", SearchOption.AllDirectories)
+                .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+                .OrderBy(f => f, StringComparer.Ordinal).ToList();
+            if (images.Count == 0) throw new DataFormatException(classDirs[c], "class folder holds no .png, .jpg or .jpeg image");
+            files.AddRange(images.Select(f => (f, c)));
+        }
+        var relative = files.Select(f => Path.GetRelativePath(root, f.Path).Replace('\\', '/')).ToArray();
+
+        int channels = options.Channels;
+        int width, height;
+        if (options.Size is int s) { width = height = s; }
+        else
+        {
+            using var first = Decode(files[0].Path);
+            width = first.Width;
+            height = first.Height;
+        }
+        int imageSize = channels * width * height;
+        var pixels = new byte[(long)files.Count * imageSize];
+        try
+        {
+            Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+            {
+                using var bitmap = Decode(files[i].Path);
+                if (options.Size is null && (bitmap.Width != width || bitmap.Height != height))
+                    throw new DataFormatException(files[i].Path, $"image is {bitmap.Width}x{bitmap.Height}, expected {width}x{height} like the first image; pass a resize size");
+                WritePixels(bitmap, width, height, channels, pixels.AsSpan(i * imageSize, imageSize));
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault(x => x is WinnowException) is WinnowException first)
+        {
+            // Report the failing image that comes first in the folder's order, whichever thread met it first.
+            throw e.InnerExceptions.OfType<DataFormatException>().OrderBy(x => x.Path, StringComparer.Ordinal).FirstOrDefault() ?? first;
+        }
+        var names = classDirs.Select(d => Path.GetFileName(d)!).ToArray();
+        var labels = files.Select(f => f.Label).ToArray();
+        var provisional = new ImageDataset(Path.GetFileName(Path.TrimEndingDirectorySeparator(root)), pixels, labels,
+            channels, height, width, names, new Normalization(new float[channels], Enumerable.Repeat(1f, channels).ToArray()), relative);
+        return provisional.WithNormalization(provisional.ComputeNormalization());
+    }
+
+    private static SKBitmap Decode(string path)
+    {
+        SKBitmap? bitmap;
+        try { bitmap = SKBitmap.Decode(path); }
+        catch (Exception e) { throw new DataFormatException(path, "cannot decode image: " + e.Message, e); }
+        return bitmap ?? throw new DataFormatException(path, "cannot decode image: not a valid PNG or JPEG file");
+    }
+
+    private static void WritePixels(SKBitmap source, int width, int height, int channels, Span<byte> dest)
+    {
+        using var rgba = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        if (source.Width == width && source.Height == height)
+        {
+            if (!source.CopyTo(rgba, SKColorType.Rgba8888))
+            {
+                using var canvas = new SKCanvas(rgba);
+                canvas.DrawBitmap(source, 0, 0);
+            }
+        }
+        else if (!source.ScalePixels(rgba, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear)))
+            throw new WinnowException($"cannot resize image of {source.Width}x{source.Height} to {width}x{height}");
+        ReadOnlySpan<byte> px = rgba.GetPixelSpan();
+        int plane = width * height;
+        for (int p = 0; p < plane; p++)
+        {
+            byte r = px[4 * p], g = px[4 * p + 1], b = px[4 * p + 2];
+            if (channels == 1) dest[p] = (byte)Math.Clamp((int)Math.Round(0.299 * r + 0.587 * g + 0.114 * b), 0, 255);
+            else { dest[p] = r; dest[plane + p] = g; dest[2 * plane + p] = b; }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using System.Globalization;
+using CsvHelper;
+using CsvHelper.Configuration;
+
+namespace Winnow.Data;
+
+/// <summary>
+/// A CSV label file that replaces a dataset's labels: one row per image, two columns, (path or index, label).
+/// The key is either the image's index in the dataset or, for image folders, its path relative to the folder's
+/// root. The label is a class index or a class name. A first row whose key is "path", "file" or "index" is a header.
+/// Every image must be listed exactly once.
+/// </summary>
+public static class LabelFile
+{
+    /// <summary>Returns the dataset with the labels read from <paramref name="csvPath"/>.</summary>
+    public static ImageDataset Apply(ImageDataset dataset, string csvPath)
+    {
+        if (!File.Exists(csvPath)) throw new DataFormatException(csvPath, "label file not found");
+        var byPath = dataset.ItemPaths?.Select((p, i) => (p, i)).ToDictionary(t => t.p, t => t.i, StringComparer.Ordinal);
+        var byName = dataset.ClassNames.Select((n, i) => (n, i)).ToDictionary(t => t.n, t => t.i, StringComparer.OrdinalIgnoreCase);
+        var labels = new int[dataset.Count];
+        var seenRow = new int[dataset.Count];
+        var config = new CsvConfiguration(CultureInfo.InvariantCulture) { HasHeaderRecord = false, TrimOptions = TrimOptions.Trim, BadDataFound = null };
+        using var reader = new StreamReader(csvPath);
+        using var csv = new CsvParser(reader, config);
+        int row = 0;
+        while (csv.Read())
+        {
+            row++;
+            string[] cells = csv.Record ?? [];
+            if (cells.Length == 0 || (cells.Length == 1 && cells[0].Length == 0)) continue;
+            if (row == 1 && cells[0].ToLowerInvariant() is "path" or "file" or "index") continue;
+            if (cells.Length != 2) throw new DataFormatException(csvPath, $"row {row}: {cells.Length} columns, expected 2 (path or index, label)");
+            int index;
+            if (int.TryParse(cells[0], NumberStyles.None, CultureInfo.InvariantCulture, out int idx))
+            {
+                if (idx >= dataset.Count) throw new DataFormatException(csvPath, $"row {row}: index {idx} is outside 0..{dataset.Count - 1}");
+                index = idx;
+            }
+            else if (byPath is not null && byPath.TryGetValue(cells[0].Replace('\\', '/'), out int found)) index = found;
+            else throw new DataFormatException(csvPath, byPath is null
+                ? $"row {row}: '{cells[0]}' is not an image index (0..{dataset.Count - 1})"
+                : $"row {row}: '{cells[0]}' is neither an image index nor the relative path of an image in the folder");
+            int label;
+            if (int.TryParse(cells[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int l))
+            {
+                if ((uint)l >= (uint)dataset.ClassCount) throw new DataFormatException(csvPath, $"row {row}: label {l} is outside 0..{dataset.ClassCount - 1}");
+                label = l;
+            }
+            else if (!byName.TryGetValue(cells[1], out label))
+                throw new DataFormatException(csvPath, $"row {row}: label '{cells[1]}' is neither a class index nor one of the class names ({string.Join(", ", dataset.ClassNames)})");
+            if (seenRow[index] != 0) throw new DataFormatException(csvPath, $"row {row}: image {index} was already labeled on row {seenRow[index]}");
+            seenRow[index] = row;
+            labels[index] = label;
+        }
+        int missing = Array.IndexOf(seenRow, 0);
+        if (missing >= 0)
+            throw new DataFormatException(csvPath, $"image {missing}{(dataset.ItemPaths is null ? "" : $" ({dataset.ItemPaths[missing]})")} has no row; every image needs a label");
+        return dataset.WithLabels(labels);
+    }
+}

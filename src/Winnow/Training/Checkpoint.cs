@@ -1,0 +1,110 @@
+using System.Text;
+using static TorchSharp.torch;
+
+namespace Winnow.Training;
+
+/// <summary>
+/// Winnow's checkpoint file: a JSON metadata block and named tensors (any dtype, any shape), in one binary file
+/// written atomically. Layout: "WINNOWCK", int32 version, int32 JSON length, JSON (UTF-8), int32 tensor count, then
+/// per tensor: name, int32 dtype, int32 rank, int64 dims…, int64 byte count, raw little-endian bytes.
+/// </summary>
+public sealed class Checkpoint : IDisposable
+{
+    private static readonly byte[] Magic = "WINNOWCK"u8.ToArray();
+    private const int Version = 1;
+
+    /// <summary>Creates a checkpoint in memory.</summary>
+    public Checkpoint(string metadataJson, Dictionary<string, Tensor> tensors)
+    {
+        MetadataJson = metadataJson;
+        Tensors = tensors;
+    }
+
+    /// <summary>The metadata, as JSON.</summary>
+    public string MetadataJson { get; }
+
+    /// <summary>The tensors by name (on the CPU, detached from any dispose scope).</summary>
+    public Dictionary<string, Tensor> Tensors { get; }
+
+    /// <summary>The tensors whose names start with <paramref name="prefix"/>, with the prefix removed.</summary>
+    public Dictionary<string, Tensor> WithPrefix(string prefix) =>
+        Tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
+
+    /// <summary>Writes metadata and tensors to <paramref name="path"/> atomically.</summary>
+    public static void Save(string path, string metadataJson, IEnumerable<(string Name, Tensor Value)> tensors)
+    {
+        AtomicFile.Write(path, tmp =>
+        {
+            using var stream = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+            using var w = new BinaryWriter(stream, Encoding.UTF8);
+            w.Write(Magic);
+            w.Write(Version);
+            byte[] json = Encoding.UTF8.GetBytes(metadataJson);
+            w.Write(json.Length);
+            w.Write(json);
+            var list = tensors.ToList();
+            w.Write(list.Count);
+            foreach (var (name, value) in list)
+            {
+                using var t = value.detach().cpu().contiguous();
+                w.Write(name);
+                w.Write((int)t.dtype);
+                w.Write((int)t.dim());
+                foreach (long d in t.shape) w.Write(d);
+                var bytes = t.bytes;
+                w.Write((long)bytes.Length);
+                w.Write(bytes);
+            }
+            w.Flush();
+            stream.Flush(flushToDisk: true);
+        });
+    }
+
+    /// <summary>Reads a checkpoint; a missing, foreign or damaged file gives a one-line error naming it.</summary>
+    public static Checkpoint Load(string path)
+    {
+        if (!File.Exists(path)) throw new DataFormatException(path, "checkpoint not found");
+        var tensors = new Dictionary<string, Tensor>();
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var r = new BinaryReader(stream, Encoding.UTF8);
+            if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic)) throw new DataFormatException(path, "not a Winnow checkpoint (bad magic)");
+            int version = r.ReadInt32();
+            if (version != Version) throw new DataFormatException(path, $"checkpoint format version {version}, expected {Version}");
+            int jsonLength = r.ReadInt32();
+            if (jsonLength < 0 || jsonLength > stream.Length) throw new DataFormatException(path, "damaged checkpoint (metadata length)");
+            string json = Encoding.UTF8.GetString(r.ReadBytes(jsonLength));
+            int count = r.ReadInt32();
+            for (int i = 0; i < count; i++)
+            {
+                string name = r.ReadString();
+                var dtype = (ScalarType)r.ReadInt32();
+                int rank = r.ReadInt32();
+                if (rank < 0 || rank > 8) throw new DataFormatException(path, $"damaged checkpoint (tensor '{name}' has rank {rank})");
+                var shape = new long[rank];
+                for (int d = 0; d < rank; d++) shape[d] = r.ReadInt64();
+                long byteCount = r.ReadInt64();
+                if (byteCount < 0 || byteCount > stream.Length - stream.Position)
+                    throw new DataFormatException(path, $"truncated checkpoint (tensor '{name}' needs {byteCount} bytes)");
+                var t = empty(shape, dtype).DetachFromDisposeScope();
+                if (t.bytes.Length != byteCount) throw new DataFormatException(path, $"damaged checkpoint (tensor '{name}' size)");
+                t.bytes = r.ReadBytes((int)byteCount);
+                tensors[name] = t;
+            }
+            return new Checkpoint(json, tensors);
+        }
+        catch (EndOfStreamException e)
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+            throw new DataFormatException(path, "truncated checkpoint", e);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        foreach (var t in Tensors.Values) t.Dispose();
+    }
+}

@@ -1,0 +1,55 @@
+using Winnow.Data;
+using static TorchSharp.torch;
+
+namespace Winnow.Training;
+
+/// <summary>Predictions of a model on a whole dataset (un-augmented, eval mode).</summary>
+/// <param name="Probabilities">Softmax probabilities, row-major (N × classes).</param>
+/// <param name="Predicted">Arg-max class per sample.</param>
+/// <param name="ClassCount">Number of classes.</param>
+public sealed record DatasetPredictions(float[] Probabilities, int[] Predicted, int ClassCount)
+{
+    /// <summary>Samples.</summary>
+    public int Count => Predicted.Length;
+
+    /// <summary>Fraction of samples whose prediction equals <paramref name="labels"/>.</summary>
+    public double Accuracy(int[] labels)
+    {
+        int hit = 0;
+        for (int i = 0; i < Count; i++) if (Predicted[i] == labels[i]) hit++;
+        return Count == 0 ? double.NaN : (double)hit / Count;
+    }
+
+    /// <summary>Per-sample cross-entropy −log p(label), from the stored probabilities.</summary>
+    public double[] Losses(int[] labels)
+    {
+        var loss = new double[Count];
+        for (int i = 0; i < Count; i++) loss[i] = -Math.Log(Math.Max(Probabilities[i * ClassCount + labels[i]], 1e-12f));
+        return loss;
+    }
+}
+
+/// <summary>Runs a model over a dataset in batches.</summary>
+public static class Evaluation
+{
+    /// <summary>Predicts every sample of <paramref name="dataset"/> with <paramref name="logits"/> (called under no-grad).</summary>
+    public static DatasetPredictions Predict(Func<Tensor, Tensor> logits, ImageDataset dataset, int batchSize = 500, CancellationToken cancellation = default)
+    {
+        int n = dataset.Count, c = dataset.ClassCount;
+        var probs = new float[(long)n * c];
+        var pred = new int[n];
+        var order = Enumerable.Range(0, n).ToArray();
+        using var _ = no_grad();
+        foreach (var batch in BatchStream.Create(dataset, dataset.Labels, order, batchSize, NormalizeOnly.Instance, 0, cancellation: cancellation))
+        {
+            using var scope = NewDisposeScope();
+            var x = tensor(batch.Pixels, [batch.Count, batch.Channels, batch.Height, batch.Width]);
+            var p = nn.functional.softmax(logits(x).to(ScalarType.Float32), 1).contiguous();
+            var arr = p.data<float>().ToArray();
+            Array.Copy(arr, 0, probs, (long)batch.Indices[0] * c, arr.Length);
+            var am = p.argmax(1).data<long>().ToArray();
+            for (int i = 0; i < am.Length; i++) pred[batch.Indices[i]] = (int)am[i];
+        }
+        return new DatasetPredictions(probs, pred, c);
+    }
+}

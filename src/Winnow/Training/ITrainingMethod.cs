@@ -1,0 +1,52 @@
+using TorchSharp;
+using Winnow.Data;
+using static TorchSharp.torch;
+
+namespace Winnow.Training;
+
+/// <summary>One mini-batch on the compute device.</summary>
+/// <param name="Images">Normalised images, (N, C, H, W) float32.</param>
+/// <param name="Labels">Training (possibly noisy) labels, (N) int64.</param>
+/// <param name="Indices">Each image's index in the training set.</param>
+public sealed record TrainingBatch(Tensor Images, Tensor Labels, int[] Indices);
+
+/// <summary>What a method sees of the run at the start of an epoch and at each step.</summary>
+/// <param name="Epoch">0-based epoch.</param>
+/// <param name="TotalEpochs">Epochs in the run.</param>
+/// <param name="LearningRate">This epoch's learning rate (already set on every optimiser).</param>
+/// <param name="Train">The training images.</param>
+/// <param name="Labels">The training labels.</param>
+/// <param name="Cancellation">Cancels the run.</param>
+public sealed record EpochContext(int Epoch, int TotalEpochs, double LearningRate, ImageDataset Train, NoisyLabelSet Labels, CancellationToken Cancellation);
+
+/// <summary>
+/// A training method: the networks and optimisers it owns, what it does at the start of an epoch, and its step
+/// (forward, loss, backward, update). The shared <see cref="TrainingLoop"/> does everything else: batches,
+/// schedule, evaluation, metrics, checkpoints and resumption.
+/// </summary>
+public interface ITrainingMethod : IDisposable
+{
+    /// <summary>The method's name as the CLI spells it ("ce", …).</summary>
+    string Name { get; }
+
+    /// <summary>Every network whose state a checkpoint must hold, by name.</summary>
+    IReadOnlyList<(string Name, nn.Module Network)> Networks { get; }
+
+    /// <summary>Every optimiser, by name; the loop sets their learning rate each epoch.</summary>
+    IReadOnlyList<(string Name, IOptimizer Optimizer)> Optimizers { get; }
+
+    /// <summary>Called before the epoch's first step.</summary>
+    void BeginEpoch(EpochContext context) { }
+
+    /// <summary>Trains on one batch and returns the loss value.</summary>
+    double TrainStep(TrainingBatch batch, EpochContext context);
+
+    /// <summary>Class logits for evaluation: networks in eval mode, no gradients; float32 (N, classes).</summary>
+    Tensor PredictLogits(Tensor images);
+
+    /// <summary>Extra tensors the method must keep across a resume (targets, histories).</summary>
+    IEnumerable<(string Name, Tensor Value)> ExtraState() => [];
+
+    /// <summary>Restores what <see cref="ExtraState"/> wrote.</summary>
+    void LoadExtraState(IReadOnlyDictionary<string, Tensor> state) { }
+}

@@ -1,0 +1,118 @@
+using System.Reflection;
+using Winnow.Data;
+using Winnow.Methods;
+using Winnow.Models;
+
+namespace Winnow.Training;
+
+/// <summary>
+/// Everything that defines a run, as written to options.json: with it (and the same Winnow version) the run can be
+/// repeated exactly, or resumed.
+/// </summary>
+public sealed record RunManifest
+{
+    /// <summary>Winnow's version.</summary>
+    public string WinnowVersion { get; init; } = typeof(RunManifest).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    /// <summary>The training method's name.</summary>
+    public string Method { get; init; } = "ce";
+
+    /// <summary>The encoder architecture.</summary>
+    public string Model { get; init; } = ModelFactory.DefaultEncoder;
+
+    /// <summary>The images.</summary>
+    public DatasetSpec Dataset { get; init; } = new();
+
+    /// <summary>The training labels.</summary>
+    public NoiseSpec Noise { get; init; } = new();
+
+    /// <summary>Optimisation, schedule, augmentation, precision and the seed.</summary>
+    public TrainingOptions Training { get; init; } = new();
+
+    /// <summary>The command line that started the run, for the record.</summary>
+    public string? CommandLine { get; init; }
+
+    /// <summary>The class names of the training set (filled in when the run starts).</summary>
+    public string[]? ClassNames { get; init; }
+
+    /// <summary>Channels, height and width of the images (filled in when the run starts).</summary>
+    public int[]? InputShape { get; init; }
+}
+
+/// <summary>A run set up from a manifest: data loaded, labels made, method built.</summary>
+public sealed class TrainingJob : IDisposable
+{
+    private TrainingJob(RunManifest manifest, ImageDataset train, ImageDataset test, NoisyLabelSet labels, ITrainingMethod method)
+    {
+        Manifest = manifest;
+        Train = train;
+        Test = test;
+        Labels = labels;
+        Method = method;
+    }
+
+    /// <summary>The manifest.</summary>
+    public RunManifest Manifest { get; }
+
+    /// <summary>Training images.</summary>
+    public ImageDataset Train { get; }
+
+    /// <summary>Test images.</summary>
+    public ImageDataset Test { get; }
+
+    /// <summary>Training labels.</summary>
+    public NoisyLabelSet Labels { get; }
+
+    /// <summary>The method, with freshly initialised networks (seeded).</summary>
+    public ITrainingMethod Method { get; }
+
+    /// <summary>Loads the data, makes the labels and builds the method. <paramref name="labelsOverride"/> replaces the manifest's noise (used on resume).</summary>
+    public static TrainingJob Prepare(RunManifest manifest, Func<ImageDataset, NoisyLabelSet>? labelsOverride = null)
+    {
+        manifest.Training.Validate();
+        var train = manifest.Dataset.LoadTrain();
+        var test = manifest.Dataset.LoadTest(train);
+        var labels = labelsOverride?.Invoke(train) ?? manifest.Noise.Create(train, trueLabelsKnown: manifest.Dataset.LabelFile is null);
+        manifest = manifest with { ClassNames = train.ClassNames.ToArray(), InputShape = [train.Channels, train.Height, train.Width] };
+        TrainingLoop.SeedForInitialisation(manifest.Training.Seed);
+        var method = MethodFactory.Create(manifest.Method, manifest.Model, train.Channels, train.ClassCount, manifest.Training);
+        return new TrainingJob(manifest, train, test, labels, method);
+    }
+
+    /// <summary>Starts a new run in <paramref name="folder"/>: writes options.json and the labels, then trains.</summary>
+    public TrainingResult Run(RunFolder folder, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        folder.WriteJson(folder.OptionsFile, Manifest);
+        Labels.Save(folder.NoisyLabelsFile);
+        return new TrainingLoop(Manifest.Training).Run(Method, Train, Labels, Test, folder, null, progress, cancellation);
+    }
+
+    /// <summary>Continues the run in <paramref name="folder"/> from its last checkpoint (or starts it if none was written).</summary>
+    public static (TrainingJob Job, TrainingResult Result) Resume(RunFolder folder, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        var manifest = folder.ReadJson<RunManifest>(folder.OptionsFile);
+        var job = Prepare(manifest, train => NoisyLabelSet.Load(folder.NoisyLabelsFile, train.Count, train.ClassCount));
+        using var checkpoint = File.Exists(folder.LastCheckpoint) ? Checkpoint.Load(folder.LastCheckpoint) : null;
+        var result = new TrainingLoop(manifest.Training).Run(job.Method, job.Train, job.Labels, job.Test, folder, checkpoint, progress, cancellation);
+        return (job, result);
+    }
+
+    /// <summary>
+    /// Rebuilds the method of a finished or running run from its checkpoint <paramref name="checkpointPath"/>; the
+    /// run's options.json must sit in the same folder.
+    /// </summary>
+    public static (RunManifest Manifest, ITrainingMethod Method) LoadTrained(string checkpointPath)
+    {
+        var folder = new RunFolder(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!);
+        var manifest = folder.ReadJson<RunManifest>(folder.OptionsFile);
+        if (manifest.InputShape is not { Length: 3 } || manifest.ClassNames is null)
+            throw new DataFormatException(folder.OptionsFile, "lacks inputShape or classNames; expected the options.json of a Winnow run");
+        using var checkpoint = Checkpoint.Load(checkpointPath);
+        var method = MethodFactory.Create(manifest.Method, manifest.Model, manifest.InputShape[0], manifest.ClassNames.Length, manifest.Training);
+        TrainingLoop.RestoreFrom(method, checkpoint);
+        return (manifest, method);
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => Method.Dispose();
+}

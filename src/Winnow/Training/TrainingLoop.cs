@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using System.Text.Json;
+using TorchSharp;
+using Winnow.Data;
+using static TorchSharp.torch;
+
+namespace Winnow.Training;
+
+/// <summary>Progress of a run: a step within an epoch, or a finished epoch with its metrics.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="TotalEpochs">Epochs in the run.</param>
+/// <param name="Step">Steps done in this epoch.</param>
+/// <param name="TotalSteps">Steps in this epoch.</param>
+/// <param name="Loss">Mean loss so far in this epoch.</param>
+/// <param name="Finished">The epoch's metrics once it is finished; null during the epoch.</param>
+public sealed record TrainingProgress(int Epoch, int TotalEpochs, int Step, int TotalSteps, double Loss, EpochMetrics? Finished);
+
+/// <summary>The result of a run.</summary>
+/// <param name="Epochs">Every epoch's metrics.</param>
+/// <param name="Summary">Best and Last.</param>
+public sealed record TrainingResult(IReadOnlyList<EpochMetrics> Epochs, RunSummary Summary);
+
+/// <summary>
+/// The one training loop every method shares: per epoch it sets the learning rate, shuffles and augments the
+/// training set in the background, calls the method's step on each batch, evaluates the test set (and the
+/// un-augmented training set against the noisy and the true labels), writes metrics.csv and checkpoints, and reports
+/// progress. Shuffling, augmentation and torch's generator are seeded from (seed, epoch), so a run resumed from its
+/// last checkpoint continues exactly as the uninterrupted run would.
+/// </summary>
+public sealed class TrainingLoop
+{
+    private readonly TrainingOptions options;
+
+    /// <summary>Creates the loop.</summary>
+    public TrainingLoop(TrainingOptions options)
+    {
+        options.Validate();
+        this.options = options;
+    }
+
+    /// <summary>Seeds torch for building a method's networks: call before creating the method.</summary>
+    public static void SeedForInitialisation(int seed) => manual_seed(seed);
+
+    /// <summary>Trains <paramref name="method"/>; with <paramref name="resume"/> it continues from that checkpoint.</summary>
+    public TrainingResult Run(ITrainingMethod method, ImageDataset train, NoisyLabelSet labels, ImageDataset test,
+        RunFolder? output = null, Checkpoint? resume = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        if (labels.Count != train.Count) throw new WinnowException($"{labels.Count} labels for {train.Count} training images");
+        if (test.Channels != train.Channels || test.Height != train.Height || test.Width != train.Width)
+            throw new WinnowException($"test images are {test.Channels}x{test.Height}x{test.Width}, training images {train.Channels}x{train.Height}x{train.Width}");
+        set_num_threads(options.Threads > 0 ? options.Threads : Environment.ProcessorCount);
+
+        var rows = new List<EpochMetrics>();
+        int startEpoch = 0;
+        double best = double.NegativeInfinity;
+        if (resume is not null)
+        {
+            var state = RestoreFrom(method, resume);
+            startEpoch = state.CompletedEpochs;
+            if (output is not null && File.Exists(output.MetricsFile))
+                rows.AddRange(EpochMetrics.ReadCsv(output.MetricsFile).Where(r => r.Epoch <= startEpoch));
+            best = rows.Count > 0 ? rows.Max(r => r.TestAccuracy) : double.NegativeInfinity;
+        }
+
+        IImageTransform augment = options.CropPadding > 0 || options.HorizontalFlip
+            ? new RandomCropFlip(options.CropPadding, options.HorizontalFlip) : NormalizeOnly.Instance;
+        int stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        var mislabeled = Enumerable.Range(0, labels.Count).Where(labels.IsMislabeled).ToArray();
+
+        for (int epoch = startEpoch; epoch < options.Epochs; epoch++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var clock = Stopwatch.StartNew();
+            double lr = options.Schedule.At(options.LearningRate, epoch, options.Epochs);
+            foreach (var (_, opt) in method.Optimizers) opt.LearningRate = lr;
+            manual_seed(SeedOf(options.Seed, epoch, 0));
+            var context = new EpochContext(epoch, options.Epochs, lr, train, labels, cancellation);
+            method.BeginEpoch(context);
+
+            double lossSum = 0;
+            int steps = 0;
+            var order = BatchStream.Shuffled(train.Count, SeedOf(options.Seed, epoch, 1));
+            foreach (var hb in BatchStream.Create(train, labels.Noisy, order, options.BatchSize, augment, SeedOf(options.Seed, epoch, 2), cancellation: cancellation))
+            {
+                using var scope = NewDisposeScope();
+                var batch = new TrainingBatch(tensor(hb.Pixels, [hb.Count, hb.Channels, hb.Height, hb.Width]), tensor(hb.Labels), hb.Indices);
+                double loss = method.TrainStep(batch, context);
+                if (!double.IsFinite(loss))
+                    throw new WinnowException($"the training loss became {loss} at epoch {epoch + 1}, step {steps + 1}; lower the learning rate");
+                lossSum += loss;
+                steps++;
+                progress?.Report(new TrainingProgress(epoch + 1, options.Epochs, steps, stepsPerEpoch, lossSum / steps, null));
+            }
+            double trainSeconds = clock.Elapsed.TotalSeconds;
+
+            var testPred = Evaluation.Predict(method.PredictLogits, test, cancellation: cancellation);
+            var row = new EpochMetrics
+            {
+                Epoch = epoch + 1,
+                LearningRate = lr,
+                TrainLoss = lossSum / Math.Max(1, steps),
+                TestAccuracy = testPred.Accuracy(test.Labels),
+                TrainSeconds = trainSeconds,
+            };
+            if (options.EvaluateTrainingSet)
+            {
+                var trainPred = Evaluation.Predict(method.PredictLogits, train, cancellation: cancellation);
+                row = row with
+                {
+                    TrainAccuracyNoisy = trainPred.Accuracy(labels.Noisy),
+                    TrainAccuracyTrue = labels.True is null ? double.NaN : trainPred.Accuracy(labels.True),
+                    Memorization = mislabeled.Length == 0 ? double.NaN
+                        : (double)mislabeled.Count(i => trainPred.Predicted[i] == labels.Noisy[i]) / mislabeled.Length,
+                };
+            }
+            bool isBest = row.TestAccuracy > best;
+            best = Math.Max(best, row.TestAccuracy);
+            row = row with { Seconds = clock.Elapsed.TotalSeconds };
+            rows.Add(row);
+            if (output is not null)
+            {
+                EpochMetrics.WriteCsv(output.MetricsFile, rows);
+                SaveCheckpoint(method, output.LastCheckpoint, epoch + 1);
+                if (isBest) AtomicFile.Write(output.BestCheckpoint, tmp => File.Copy(output.LastCheckpoint, tmp, overwrite: true));
+                row = row with { Seconds = clock.Elapsed.TotalSeconds };
+                rows[^1] = row;
+                EpochMetrics.WriteCsv(output.MetricsFile, rows);
+            }
+            progress?.Report(new TrainingProgress(epoch + 1, options.Epochs, steps, stepsPerEpoch, row.TrainLoss, row));
+        }
+        var summary = RunSummary.From(rows, options.LastEpochs);
+        output?.WriteJson(output.SummaryFile, summary);
+        return new TrainingResult(rows, summary);
+    }
+
+    /// <summary>Writes the method's networks, optimisers and extra state, with the number of completed epochs.</summary>
+    public static void SaveCheckpoint(ITrainingMethod method, string path, int completedEpochs)
+    {
+        var tensors = new List<(string, Tensor)>();
+        foreach (var (name, net) in method.Networks)
+            foreach (var (key, value) in net.state_dict()) tensors.Add(($"net.{name}.{key}", value));
+        foreach (var (name, opt) in method.Optimizers)
+            foreach (var (key, value) in opt.State()) tensors.Add(($"opt.{name}.{key}", value));
+        foreach (var (key, value) in method.ExtraState()) tensors.Add(($"extra.{key}", value));
+        var meta = new CheckpointState(method.Name, completedEpochs, method.Networks.Select(n => n.Name).ToArray());
+        Checkpoint.Save(path, JsonSerializer.Serialize(meta, RunFolder.Json), tensors);
+    }
+
+    /// <summary>Loads networks, optimisers and extra state from a checkpoint written by <see cref="SaveCheckpoint"/>.</summary>
+    public static CheckpointState RestoreFrom(ITrainingMethod method, Checkpoint checkpoint)
+    {
+        var state = JsonSerializer.Deserialize<CheckpointState>(checkpoint.MetadataJson, RunFolder.Json)
+            ?? throw new WinnowException("the checkpoint has no metadata");
+        if (state.Method != method.Name) throw new WinnowException($"the checkpoint was written by method '{state.Method}', not '{method.Name}'");
+        using (no_grad())
+            foreach (var (name, net) in method.Networks)
+                LoadNetwork(net, checkpoint.WithPrefix($"net.{name}."), name);
+        foreach (var (name, opt) in method.Optimizers) opt.LoadState(checkpoint.WithPrefix($"opt.{name}."));
+        method.LoadExtraState(checkpoint.WithPrefix("extra."));
+        return state;
+    }
+
+    /// <summary>Copies the tensors into the network's parameters and buffers; every key must match in name and shape.</summary>
+    public static void LoadNetwork(nn.Module net, IReadOnlyDictionary<string, Tensor> tensors, string what)
+    {
+        var own = net.state_dict();
+        foreach (var (key, target) in own)
+        {
+            if (!tensors.TryGetValue(key, out var source)) throw new WinnowException($"the checkpoint lacks '{key}' of network '{what}'");
+            if (!source.shape.SequenceEqual(target.shape))
+                throw new WinnowException($"'{key}' of network '{what}' has shape [{string.Join(",", source.shape)}] in the checkpoint, expected [{string.Join(",", target.shape)}]");
+            target.copy_(source);
+        }
+    }
+
+    /// <summary>A seed derived deterministically from the run's seed, the epoch and a stream number (SplitMix64 mixing).</summary>
+    public static int SeedOf(int seed, int epoch, int stream)
+    {
+        ulong z = (ulong)(uint)seed * 0x9E3779B97F4A7C15UL + (ulong)(uint)epoch * 0xBF58476D1CE4E5B9UL + (ulong)(uint)stream * 0x94D049BB133111EBUL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return (int)((z ^ (z >> 31)) & 0x7fffffff);
+    }
+}
+
+/// <summary>What a checkpoint says about itself.</summary>
+/// <param name="Method">The method that wrote it.</param>
+/// <param name="CompletedEpochs">Epochs finished when it was written.</param>
+/// <param name="Networks">Names of the networks it holds.</param>
+public sealed record CheckpointState(string Method, int CompletedEpochs, string[] Networks);

@@ -1,0 +1,115 @@
+using Winnow.Models;
+
+namespace Winnow.Training;
+
+/// <summary>How the learning rate changes from epoch to epoch.</summary>
+public enum ScheduleKind
+{
+    /// <summary>The base rate throughout.</summary>
+    Constant,
+    /// <summary>Multiplied by gamma every StepSize epochs (PyTorch's StepLR).</summary>
+    Step,
+    /// <summary>Multiplied by gamma at each milestone epoch (PyTorch's MultiStepLR; DivideMix's switch at epoch 150).</summary>
+    MultiStep,
+    /// <summary>Half-cosine decay from the base rate to MinLearningRate over the run.</summary>
+    Cosine,
+}
+
+/// <summary>A learning-rate schedule, evaluated at epoch boundaries (as DivideMix, C2D and ELR do).</summary>
+public sealed record LearningRateSchedule
+{
+    /// <summary>The schedule's shape.</summary>
+    public ScheduleKind Kind { get; init; } = ScheduleKind.Cosine;
+
+    /// <summary>Epochs between decays, for <see cref="ScheduleKind.Step"/>.</summary>
+    public int StepSize { get; init; } = 30;
+
+    /// <summary>Epochs (0-based) at which the rate is multiplied by gamma, for <see cref="ScheduleKind.MultiStep"/>.</summary>
+    public int[] Milestones { get; init; } = [];
+
+    /// <summary>Decay factor of the step schedules.</summary>
+    public double Gamma { get; init; } = 0.1;
+
+    /// <summary>Epochs of linear warm-up from base/WarmupEpochs to the base rate, before the schedule proper.</summary>
+    public int WarmupEpochs { get; init; }
+
+    /// <summary>The final rate of the cosine schedule.</summary>
+    public double MinLearningRate { get; init; }
+
+    /// <summary>The learning rate of epoch <paramref name="epoch"/> (0-based) in a run of <paramref name="totalEpochs"/>.</summary>
+    public double At(double baseRate, int epoch, int totalEpochs)
+    {
+        if (epoch < WarmupEpochs) return baseRate * (epoch + 1) / WarmupEpochs;
+        return Kind switch
+        {
+            ScheduleKind.Constant => baseRate,
+            ScheduleKind.Step => baseRate * Math.Pow(Gamma, epoch / Math.Max(1, StepSize)),
+            ScheduleKind.MultiStep => baseRate * Math.Pow(Gamma, Milestones.Count(m => epoch >= m)),
+            ScheduleKind.Cosine => MinLearningRate + (baseRate - MinLearningRate) * 0.5 *
+                (1 + Math.Cos(Math.PI * (epoch - WarmupEpochs) / Math.Max(1, totalEpochs - WarmupEpochs))),
+            _ => throw new ArgumentOutOfRangeException(nameof(Kind)),
+        };
+    }
+}
+
+/// <summary>
+/// Options shared by every training method: optimisation, schedule, augmentation, precision and seed.
+/// Defaults follow DivideMix's CIFAR recipe (SGD, momentum 0.9, weight decay 5e-4, lr 0.02, batch 128) except the
+/// schedule: a cosine decay, because Winnow's CPU runs are tens of epochs, not DivideMix's 300.
+/// </summary>
+public sealed record TrainingOptions
+{
+    /// <summary>Training epochs.</summary>
+    public int Epochs { get; init; } = 15;
+
+    /// <summary>Images per step.</summary>
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary>The optimiser.</summary>
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Sgd;
+
+    /// <summary>The base learning rate.</summary>
+    public double LearningRate { get; init; } = 0.02;
+
+    /// <summary>SGD momentum.</summary>
+    public double Momentum { get; init; } = 0.9;
+
+    /// <summary>Weight decay (L2 for SGD, decoupled for AdamW).</summary>
+    public double WeightDecay { get; init; } = 5e-4;
+
+    /// <summary>The learning-rate schedule.</summary>
+    public LearningRateSchedule Schedule { get; init; } = new();
+
+    /// <summary>Seed of everything random: initialisation, shuffling, augmentation.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Compute precision; bfloat16 runs convolutions 1.5–2× faster on CPUs with AVX-512 BF16.</summary>
+    public Precision Precision { get; init; } = Precision.BFloat16;
+
+    /// <summary>Zero padding of the random crop (0 turns cropping off).</summary>
+    public int CropPadding { get; init; } = 2;
+
+    /// <summary>Random horizontal flips.</summary>
+    public bool HorizontalFlip { get; init; } = true;
+
+    /// <summary>Torch threads; 0 uses every core.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Evaluate the un-augmented training set after each epoch (accuracy against noisy and true labels, memorisation).</summary>
+    public bool EvaluateTrainingSet { get; init; } = true;
+
+    /// <summary>How many final epochs "Last" averages (10 in the seeds' papers).</summary>
+    public int LastEpochs { get; init; } = 10;
+
+    /// <summary>Checks ranges; throws <see cref="WinnowException"/> with the option's name.</summary>
+    public void Validate()
+    {
+        if (Epochs < 1) throw new WinnowException($"epochs must be at least 1, got {Epochs}");
+        if (BatchSize < 2) throw new WinnowException($"batch size must be at least 2, got {BatchSize}");
+        if (!(LearningRate > 0)) throw new WinnowException($"learning rate must be positive, got {LearningRate}");
+        if (Momentum is < 0 or >= 1) throw new WinnowException($"momentum must be in [0, 1), got {Momentum}");
+        if (WeightDecay < 0) throw new WinnowException($"weight decay must be non-negative, got {WeightDecay}");
+        if (CropPadding < 0) throw new WinnowException($"crop padding must be non-negative, got {CropPadding}");
+        if (LastEpochs < 1) throw new WinnowException($"last-epochs must be at least 1, got {LastEpochs}");
+    }
+}

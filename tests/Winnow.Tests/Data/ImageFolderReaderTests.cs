@@ -1,0 +1,114 @@
+using SkiaSharp;
+using Winnow.Data;
+
+namespace Winnow.Tests.Data;
+
+public class ImageFolderReaderTests
+{
+    internal static void WriteImage(string path, int w, int h, SKColor color, SKEncodedImageFormat format = SKEncodedImageFormat.Png)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var bmp = new SKBitmap(w, h);
+        bmp.Erase(color);
+        using var data = bmp.Encode(format, 95);
+        File.WriteAllBytes(path, data.ToArray());
+    }
+
+    /// <summary>root/cat (2 red PNGs), root/dog (1 blue JPEG).</summary>
+    internal static string MakeFolder(int size = 8)
+    {
+        string root = TestData.TempDir();
+        WriteImage(Path.Combine(root, "cat", "a.png"), size, size, new SKColor(255, 0, 0));
+        WriteImage(Path.Combine(root, "cat", "b.png"), size, size, new SKColor(255, 0, 0));
+        WriteImage(Path.Combine(root, "dog", "c.jpg"), size, size, new SKColor(0, 0, 255), SKEncodedImageFormat.Jpeg);
+        return root;
+    }
+
+    [Fact]
+    public void ReadsClassesFromSubfoldersInOrdinalOrder()
+    {
+        var ds = ImageFolderReader.Load(MakeFolder());
+        Assert.Equal(["cat", "dog"], ds.ClassNames);
+        Assert.Equal([0, 0, 1], ds.Labels);
+        Assert.Equal(["cat/a.png", "cat/b.png", "dog/c.jpg"], ds.ItemPaths);
+        Assert.Equal((3, 8, 8), (ds.Channels, ds.Height, ds.Width));
+        var red = ds.Image(0);
+        Assert.Equal(255, red[0]);
+        Assert.Equal(0, red[64]);
+        var blue = ds.Image(2);
+        Assert.InRange(blue[128], 240, 255);
+        Assert.InRange(blue[0], 0, 15);
+    }
+
+    [Fact]
+    public void ResizesAndConvertsToGrey()
+    {
+        var ds = ImageFolderReader.Load(MakeFolder(size: 20), new ImageFolderOptions { Size = 10, Channels = 1 });
+        Assert.Equal((1, 10, 10), (ds.Channels, ds.Height, ds.Width));
+        Assert.InRange(ds.Image(0)[55], 72, 80); // 0.299 · 255
+    }
+
+    [Fact]
+    public void DifferentSizesWithoutResizeNameTheImage()
+    {
+        string root = MakeFolder();
+        WriteImage(Path.Combine(root, "dog", "d.png"), 9, 8, SKColors.White);
+        var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root));
+        Assert.Contains("d.png", e.Message);
+        Assert.Contains("expected 8x8", e.Message);
+    }
+
+    [Fact]
+    public void UndecodableImageIsNamed()
+    {
+        string root = MakeFolder();
+        File.WriteAllText(Path.Combine(root, "dog", "broken.png"), "not a png");
+        var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root));
+        Assert.Contains("broken.png", e.Message);
+        Assert.Contains("cannot decode", e.Message);
+    }
+
+    [Fact]
+    public void EmptyFolderAndEmptyClassAreRejected()
+    {
+        string root = TestData.TempDir();
+        Assert.Contains("no class sub-folders", Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root)).Message);
+        Directory.CreateDirectory(Path.Combine(root, "empty"));
+        var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root));
+        Assert.Contains("empty", e.Message);
+        Assert.Contains("no .png", e.Message);
+    }
+}
+
+public class LabelFileTests
+{
+    [Fact]
+    public void ReplacesLabelsByPathOrIndexAndClassNameOrNumber()
+    {
+        var ds = ImageFolderReader.Load(ImageFolderReaderTests.MakeFolder());
+        string csv = Path.Combine(TestData.TempDir(), "labels.csv");
+        File.WriteAllText(csv, "path,label\ncat/a.png,dog\n1,1\ndog/c.jpg,0\n");
+        var relabeled = LabelFile.Apply(ds, csv);
+        Assert.Equal([1, 1, 0], relabeled.Labels);
+        Assert.Equal([0, 0, 1], ds.Labels);
+    }
+
+    [Theory]
+    [InlineData("cat/a.png,dog\ncat/b.png,cat\n", "image 2 (dog/c.jpg) has no row")]
+    [InlineData("0,1\n1,1\n2,5\n", "row 3: label 5 is outside 0..1")]
+    [InlineData("0,1\n1,1\n2,bird\n", "row 3: label 'bird'")]
+    [InlineData("0,1\n0,1\n2,1\n", "row 2: image 0 was already labeled on row 1")]
+    [InlineData("0,1\ncat/zzz.png,1\n", "row 2: 'cat/zzz.png' is neither")]
+    [InlineData("0,1,2\n", "row 1: 3 columns, expected 2")]
+    [InlineData("7,1\n", "row 1: index 7 is outside 0..2")]
+    public void BadRowsGiveOneLineErrorNamingTheRow(string content, string expected)
+    {
+        var ds = ImageFolderReader.Load(ImageFolderReaderTests.MakeFolder());
+        string csv = Path.Combine(TestData.TempDir(), "labels.csv");
+        File.WriteAllText(csv, content);
+        var e = Assert.Throws<DataFormatException>(() => LabelFile.Apply(ds, csv));
+        Assert.Contains(expected, e.Message);
+        Assert.StartsWith(csv, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+}

@@ -1,0 +1,87 @@
+using TorchSharp;
+using Winnow.Models;
+using static TorchSharp.torch;
+
+namespace Winnow.Tests.Models;
+
+public class ModelTests
+{
+    [Fact]
+    public void LibTorchLoadsAndComputes()
+    {
+        using var a = tensor(new float[] { 1, 2, 3, 4 }, [2, 2]);
+        using var b = a.matmul(a);
+        Assert.Equal([7f, 10f, 15f, 22f], b.data<float>().ToArray());
+    }
+
+    [Theory]
+    [InlineData("compact-resnet", 1, 28, 192)]
+    [InlineData("compact-resnet", 3, 32, 192)]
+    [InlineData("preact-resnet18", 1, 28, 512)]
+    [InlineData("resnet18", 3, 32, 512)]
+    public void EncodersMapImagesToFeatureVectors(string name, int channels, int size, int features)
+    {
+        using var _ = NewDisposeScope();
+        using var net = ModelFactory.CreateClassifier(name, channels, 10);
+        net.eval();
+        var x = randn(2, channels, size, size);
+        Assert.Equal(features, net.Encoder.FeatureDimension);
+        Assert.Equal([2L, features], net.Features(x).shape);
+        Assert.Equal([2L, 10], net.forward(x).shape);
+    }
+
+    [Fact]
+    public void PreActBlockAddsThePreActivatedInputOnItsIdentityShortcut()
+    {
+        using var _ = NewDisposeScope();
+        var block = new PreActBlock(4, 4, 1);
+        using (no_grad())
+            foreach (var (name, p) in block.named_parameters())
+                if (name.StartsWith("conv2")) p.zero_();
+        block.eval();
+        var x = randn(2, 4, 5, 5);
+        // With conv2 zero the residual branch vanishes; in eval mode BN1 with fresh statistics is x / sqrt(1 + eps).
+        var expected = nn.functional.relu(x / Math.Sqrt(1 + 1e-5));
+        Assert.True(block.forward(x).allclose(expected, rtol: 1e-4, atol: 1e-5));
+    }
+
+    [Fact]
+    public void BFloat16ForwardMatchesFloat32AndKeepsFloat32Weights()
+    {
+        using var _ = NewDisposeScope();
+        manual_seed(1);
+        using var net = ModelFactory.CreateClassifier(ModelFactory.DefaultEncoder, 1, 10);
+        net.eval();
+        var x = randn(8, 1, 28, 28);
+        var fp32 = net.forward(x);
+        net.Precision = Precision.BFloat16;
+        var bf16 = net.forward(x);
+        Assert.Equal(ScalarType.Float32, bf16.dtype);
+        Assert.All(net.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+        double relative = (bf16 - fp32).abs().max().item<float>() / fp32.abs().max().item<float>();
+        Assert.InRange(relative, 0, 0.05);
+    }
+
+    [Fact]
+    public void BFloat16GradientsReachTheFloat32Weights()
+    {
+        using var _ = NewDisposeScope();
+        using var net = ModelFactory.CreateClassifier(ModelFactory.DefaultEncoder, 1, 10);
+        net.Precision = Precision.BFloat16;
+        net.train();
+        var loss = nn.functional.cross_entropy(net.forward(randn(4, 1, 28, 28)), tensor(new long[] { 0, 1, 2, 3 }));
+        loss.backward();
+        Assert.All(net.parameters(), p =>
+        {
+            Assert.NotNull(p.grad);
+            Assert.Equal(ScalarType.Float32, p.grad!.dtype);
+        });
+        Assert.True(net.parameters().Sum(p => p.grad!.abs().sum().item<float>()) > 0);
+    }
+
+    [Fact]
+    public void UnknownModelIsAnError()
+    {
+        Assert.Contains("unknown model 'resnet9000'", Assert.Throws<WinnowException>(() => ModelFactory.CreateEncoder("resnet9000", 1)).Message);
+    }
+}

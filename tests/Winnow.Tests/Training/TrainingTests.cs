@@ -1,0 +1,159 @@
+using TorchSharp;
+using Winnow.Data;
+using Winnow.Methods;
+using Winnow.Models;
+using Winnow.Training;
+using static TorchSharp.torch;
+
+namespace Winnow.Tests.Training;
+
+public class ScheduleTests
+{
+    [Fact]
+    public void SchedulesGiveHandComputedRates()
+    {
+        var cosine = new LearningRateSchedule { Kind = ScheduleKind.Cosine };
+        Assert.Equal(0.1, cosine.At(0.1, 0, 10), 12);
+        Assert.Equal(0.05, cosine.At(0.1, 5, 10), 12);
+        var multi = new LearningRateSchedule { Kind = ScheduleKind.MultiStep, Milestones = [150], Gamma = 0.1 };
+        Assert.Equal(0.02, multi.At(0.02, 149, 300), 12);
+        Assert.Equal(0.002, multi.At(0.02, 150, 300), 12);
+        var step = new LearningRateSchedule { Kind = ScheduleKind.Step, StepSize = 2, Gamma = 0.5 };
+        Assert.Equal(0.25, step.At(1, 5, 10), 12);
+        var warm = new LearningRateSchedule { Kind = ScheduleKind.Constant, WarmupEpochs = 4 };
+        Assert.Equal(0.25, warm.At(1, 0, 10), 12);
+        Assert.Equal(1, warm.At(1, 4, 10), 12);
+    }
+}
+
+public class OptimizerTests
+{
+    [Fact]
+    public void SgdMatchesTheHandComputedMomentumUpdate()
+    {
+        using var _ = NewDisposeScope();
+        var p = new TorchSharp.Modules.Parameter(tensor(new float[] { 1f, -2f }));
+        var sgd = new SgdOptimizer([p], learningRate: 0.1, momentum: 0.9, weightDecay: 0.01);
+        // loss = sum(p²) / 2, so grad = p.
+        for (int step = 0; step < 2; step++)
+        {
+            sgd.ZeroGrad();
+            (p * p).sum().div(2).backward();
+            sgd.Step();
+        }
+        // step 1: g = p + 0.01p = 1.01p; b = g; p1 = p − 0.1·1.01p = 0.899p
+        // step 2: g = 1.01·0.899p = 0.90799p; b = 0.9·1.01p + 0.90799p = 1.81699p; p2 = 0.899p − 0.181699p = 0.717301p
+        Assert.Equal(0.717301f, p.data<float>()[0], 5);
+        Assert.Equal(-2 * 0.717301f, p.data<float>()[1], 5);
+    }
+
+    [Fact]
+    public void AdamWFirstStepMovesEachWeightByTheLearningRate()
+    {
+        using var _ = NewDisposeScope();
+        var p = new TorchSharp.Modules.Parameter(tensor(new float[] { 3f, -1f }));
+        var adam = new AdamWOptimizer([p], learningRate: 0.01, weightDecay: 0);
+        adam.ZeroGrad();
+        (p * p).sum().backward();
+        adam.Step();
+        Assert.Equal(2.99f, p.data<float>()[0], 4);
+        Assert.Equal(-0.99f, p.data<float>()[1], 4);
+    }
+}
+
+public class CheckpointTests
+{
+    [Fact]
+    public void TensorsAndMetadataRoundTrip()
+    {
+        string path = Path.Combine(TestData.TempDir(), "x.ckpt");
+        using (var scope = NewDisposeScope())
+            Checkpoint.Save(path, "{\"a\":1}", [("w", arange(6, ScalarType.Float32).reshape(2, 3)), ("n", tensor(42L)), ("b", ones(3, ScalarType.BFloat16))]);
+        using var ck = Checkpoint.Load(path);
+        Assert.Equal("{\"a\":1}", ck.MetadataJson);
+        Assert.Equal([0f, 1, 2, 3, 4, 5], ck.Tensors["w"].data<float>().ToArray());
+        Assert.Equal([2L, 3], ck.Tensors["w"].shape);
+        Assert.Equal(42L, ck.Tensors["n"].item<long>());
+        Assert.Equal(ScalarType.BFloat16, ck.Tensors["b"].dtype);
+    }
+
+    [Fact]
+    public void DamagedCheckpointsAreRejected()
+    {
+        string dir = TestData.TempDir();
+        string path = Path.Combine(dir, "x.ckpt");
+        using (var scope = NewDisposeScope()) Checkpoint.Save(path, "{}", [("w", ones(1000))]);
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..^100]);
+        Assert.Contains("truncated", Assert.Throws<DataFormatException>(() => Checkpoint.Load(path)).Message);
+        File.WriteAllText(path, "hello, I am not a checkpoint");
+        Assert.Contains("not a Winnow checkpoint", Assert.Throws<DataFormatException>(() => Checkpoint.Load(path)).Message);
+    }
+}
+
+public class TrainingLoopTests
+{
+    private static readonly TrainingOptions Quick = new()
+    {
+        Epochs = 3, BatchSize = 32, LearningRate = 0.05, Precision = Precision.Float32, CropPadding = 1, HorizontalFlip = false, Seed = 3, Threads = 2,
+    };
+
+    [Fact]
+    public void CrossEntropyLearnsASeparableSetAndWritesTheRunFolder()
+    {
+        var train = TestData.Bars(800, seed: 1);
+        var test = TestData.Bars(200, seed: 2);
+        var labels = NoisyLabelSet.Create(train, new SymmetricNoise(0.2), 5);
+        var folder = new RunFolder(TestData.TempDir());
+        TrainingLoop.SeedForInitialisation(Quick.Seed);
+        using var method = new CrossEntropyMethod(ModelFactory.CreateClassifier(ModelFactory.DefaultEncoder, 1, 4), Quick);
+        var result = new TrainingLoop(Quick).Run(method, train, labels, test, folder, cancellation: TestContext.Current.CancellationToken);
+        Assert.Equal(3, result.Epochs.Count);
+        Assert.True(result.Summary.Best > 0.9, $"best test accuracy {result.Summary.Best}");
+        Assert.True(result.Epochs[^1].TrainAccuracyTrue > 0.9);
+        Assert.InRange(result.Epochs[^1].Memorization, 0, 1);
+        Assert.True(File.Exists(folder.LastCheckpoint) && File.Exists(folder.BestCheckpoint) && File.Exists(folder.SummaryFile));
+        var rows = EpochMetrics.ReadCsv(folder.MetricsFile);
+        Assert.Equal(result.Epochs.Select(e => e.TestAccuracy), rows.Select(r => r.TestAccuracy));
+        Assert.Equal(result.Epochs.Take(Math.Min(10, 3)).Average(e => e.TestAccuracy), result.Summary.Last, 12);
+    }
+
+    [Fact]
+    public void ResumedRunEndsWhereAnUninterruptedRunEnds()
+    {
+        var train = TestData.Bars(256, seed: 1);
+        var test = TestData.Bars(64, seed: 2);
+        var labels = NoisyLabelSet.Create(train, new SymmetricNoise(0.4), 5);
+
+        var whole = new RunFolder(TestData.TempDir());
+        TrainingLoop.SeedForInitialisation(Quick.Seed);
+        using var a = new CrossEntropyMethod(ModelFactory.CreateClassifier(ModelFactory.DefaultEncoder, 1, 4), Quick);
+        var full = new TrainingLoop(Quick).Run(a, train, labels, test, whole, cancellation: TestContext.Current.CancellationToken);
+
+        // The same run, killed after its second epoch.
+        var parts = new RunFolder(TestData.TempDir());
+        TrainingLoop.SeedForInitialisation(Quick.Seed);
+        using var kill = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var killAfterTwo = new SynchronousProgress(p => { if (p.Finished?.Epoch == 2) kill.Cancel(); });
+        using (var b = new CrossEntropyMethod(ModelFactory.CreateClassifier(ModelFactory.DefaultEncoder, 1, 4), Quick))
+            Assert.Throws<OperationCanceledException>(() => new TrainingLoop(Quick).Run(b, train, labels, test, parts, progress: killAfterTwo, cancellation: kill.Token));
+        Assert.Equal(2, EpochMetrics.ReadCsv(parts.MetricsFile).Count);
+        // A fresh process would start from a differently initialised network: the checkpoint must overwrite all of it.
+        TrainingLoop.SeedForInitialisation(99);
+        using var c = new CrossEntropyMethod(ModelFactory.CreateClassifier(ModelFactory.DefaultEncoder, 1, 4), Quick);
+        using var ck = Checkpoint.Load(parts.LastCheckpoint);
+        var resumed = new TrainingLoop(Quick).Run(c, train, labels, test, parts, ck, cancellation: TestContext.Current.CancellationToken);
+
+        Assert.Equal(3, resumed.Epochs.Count);
+        Assert.Equal(full.Epochs.Select(e => e.TestAccuracy), resumed.Epochs.Select(e => e.TestAccuracy));
+        Assert.Equal(full.Epochs[^1].TrainLoss, resumed.Epochs[^1].TrainLoss, 6);
+        var wa = a.Network.parameters().Select(p => p.data<float>().ToArray()).SelectMany(x => x).ToArray();
+        var wc = c.Network.parameters().Select(p => p.data<float>().ToArray()).SelectMany(x => x).ToArray();
+        Assert.Equal(wa, wc);
+    }
+}
+
+internal sealed class SynchronousProgress(Action<TrainingProgress> handler) : IProgress<TrainingProgress>
+{
+    public void Report(TrainingProgress value) => handler(value);
+}
