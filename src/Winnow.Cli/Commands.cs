@@ -124,7 +124,7 @@ internal static class Commands
     private static (RunManifest, ITrainingMethod, ImageDataset) LoadForInference(ParseResult r, Option<string> checkpoint, Option<string> split, DatasetOptions data)
     {
         var (manifest, method) = TrainingJob.LoadTrained(r.GetValue(checkpoint)!);
-        bool overridden = r.GetResult(data.Dataset) is not null || r.GetResult(data.Data) is not null;
+        bool overridden = r.GetResult(data.Dataset) is { Implicit: false } || r.GetResult(data.Data) is { Implicit: false };
         var spec = overridden ? data.Read(r) : manifest.Dataset;
         var train = spec.LoadTrain();
         var images = r.GetValue(split) == "train" ? train : spec.LoadTest(train);

@@ -59,13 +59,13 @@ public sealed class Classifier : nn.Module<Tensor, Tensor>
     public Tensor Features(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var input = Precision == Precision.BFloat16 ? x.to(ScalarType.BFloat16) : x;
-        return encoder.forward(input).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return encoder.forward(PrepareInput(x)).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     /// <summary>
     /// Run convolutions on channels-last (NHWC) tensors, which oneDNN computes 10 to 30% faster on this class of CPU.
-    /// TorchSharp has no memory-format API, so inputs and weights are given NHWC strides by permute-contiguous-permute.
+    /// TorchSharp has no memory-format API, so inputs and weights get NHWC strides by permute-contiguous-permute.
+    /// Read when layers are built: set it before creating a model.
     /// </summary>
     public static bool ChannelsLast { get; set; } = Environment.GetEnvironmentVariable("WINNOW_CHANNELS_LAST") != "0";
 
@@ -73,8 +73,13 @@ public sealed class Classifier : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
+        return head.forward(encoder.forward(PrepareInput(x))).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The input in the compute dtype and, for convolutions, the channels-last layout.</summary>
+    private Tensor PrepareInput(Tensor x)
+    {
         var input = Precision == Precision.BFloat16 ? x.to(ScalarType.BFloat16) : x;
-        if (ChannelsLast) input = input.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
-        return head.forward(encoder.forward(input)).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return ChannelsLast ? input.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : input;
     }
 }

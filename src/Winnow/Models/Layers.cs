@@ -21,7 +21,10 @@ public sealed class MixedConv2d : nn.Module<Tensor, Tensor>
     {
         this.stride = stride;
         this.padding = padding;
-        weight = new Parameter(empty(outChannels, inChannels, kernel, kernel));
+        // Channels-last weights are stored with NHWC strides once, instead of being re-laid out at every forward pass.
+        weight = new Parameter(Classifier.ChannelsLast
+            ? empty(outChannels, kernel, kernel, inChannels).permute(0, 3, 1, 2)
+            : empty(outChannels, inChannels, kernel, kernel));
         nn.init.kaiming_uniform_(weight, Math.Sqrt(5));
         if (hasBias)
         {
@@ -39,7 +42,6 @@ public sealed class MixedConv2d : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         var w = weight.dtype == x.dtype ? weight : weight.to(x.dtype);
-        if (Classifier.ChannelsLast) w = w.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
         var b = bias is null ? null : bias.dtype == x.dtype ? bias : bias.to(x.dtype);
         return nn.functional.conv2d(x, w, b, strides: [stride, stride], padding: [padding, padding]);
     }

@@ -168,19 +168,11 @@ public static class ModelFactory
     /// <summary>Builds the named encoder for images with <paramref name="inputChannels"/> channels.</summary>
     public static Encoder CreateEncoder(string name, int inputChannels) => name switch
     {
-        "x" => Experimental(inputChannels),
         DefaultEncoder => new ResNetEncoder(name, inputChannels, 24, [48, 96, 192], [1, 1, 1], [2, 2, 2], BlockKind.PreActivation),
         "preact-resnet18" => new ResNetEncoder(name, inputChannels, 64, [64, 128, 256, 512], [2, 2, 2, 2], [1, 2, 2, 2], BlockKind.PreActivation),
         "resnet18" => new ResNetEncoder(name, inputChannels, 64, [64, 128, 256, 512], [2, 2, 2, 2], [1, 2, 2, 2], BlockKind.Basic),
         _ => throw new WinnowException($"unknown model '{name}'; expected one of {string.Join(", ", Encoders.Keys)}"),
     };
-
-    private static Encoder Experimental(int c)
-    {
-        var a = Environment.GetEnvironmentVariable("WINNOW_ARCH")!.Split(':');
-        int[] P(string t) => t.Split(',').Select(int.Parse).ToArray();
-        return new ResNetEncoder("x", c, int.Parse(a[0]), P(a[1]), P(a[2]), P(a[3]), a[4] == "b" ? BlockKind.Basic : BlockKind.PreActivation);
-    }
 
     /// <summary>Builds the named encoder with a linear head for <paramref name="classCount"/> classes.</summary>
     public static Classifier CreateClassifier(string name, int inputChannels, int classCount) =>

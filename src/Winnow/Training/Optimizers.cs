@@ -35,21 +35,17 @@ public enum OptimizerKind
     AdamW,
 }
 
-/// <summary>SGD with momentum and weight decay, PyTorch's update: g += wd·p; b = μ·b + g (b = g at the first step); p -= lr·b.</summary>
-public sealed class SgdOptimizer : IOptimizer
+/// <summary>What every optimiser here shares: the trainable parameters, the learning rate, clearing gradients.</summary>
+public abstract class ParameterOptimizer : IOptimizer
 {
-    private readonly Parameter[] parameters;
-    private readonly Tensor?[] buffers;
-    private readonly double momentum, weightDecay;
+    /// <summary>The parameters that require gradients, in a fixed order (state is saved by position).</summary>
+    protected Parameter[] Parameters { get; }
 
-    /// <summary>Creates the optimiser over the parameters that require gradients.</summary>
-    public SgdOptimizer(IEnumerable<Parameter> parameters, double learningRate, double momentum, double weightDecay)
+    /// <summary>Keeps the parameters of <paramref name="parameters"/> that require gradients.</summary>
+    protected ParameterOptimizer(IEnumerable<Parameter> parameters, double learningRate)
     {
-        this.parameters = parameters.Where(p => p.requires_grad).ToArray();
-        buffers = new Tensor?[this.parameters.Length];
+        Parameters = parameters.Where(p => p.requires_grad).ToArray();
         LearningRate = learningRate;
-        this.momentum = momentum;
-        this.weightDecay = weightDecay;
     }
 
     /// <inheritdoc/>
@@ -58,16 +54,45 @@ public sealed class SgdOptimizer : IOptimizer
     /// <inheritdoc/>
     public void ZeroGrad()
     {
-        foreach (var p in parameters) p.grad?.zero_();
+        foreach (var p in Parameters) p.grad?.zero_();
     }
 
     /// <inheritdoc/>
-    public void Step()
+    public abstract void Step();
+
+    /// <inheritdoc/>
+    public abstract IEnumerable<(string Name, Tensor Value)> State();
+
+    /// <inheritdoc/>
+    public abstract void LoadState(IReadOnlyDictionary<string, Tensor> state);
+
+    /// <summary>A copy of a state tensor that outlives the current dispose scope.</summary>
+    protected static Tensor? Keep(IReadOnlyDictionary<string, Tensor> state, string key) =>
+        state.TryGetValue(key, out var t) ? t.detach().clone().DetachFromDisposeScope() : null;
+}
+
+/// <summary>SGD with momentum and weight decay, PyTorch's update: g += wd·p; b = μ·b + g (b = g at the first step); p -= lr·b.</summary>
+public sealed class SgdOptimizer : ParameterOptimizer
+{
+    private readonly Tensor?[] buffers;
+    private readonly double momentum, weightDecay;
+
+    /// <summary>Creates the optimiser over the parameters that require gradients.</summary>
+    public SgdOptimizer(IEnumerable<Parameter> parameters, double learningRate, double momentum, double weightDecay)
+        : base(parameters, learningRate)
+    {
+        buffers = new Tensor?[Parameters.Length];
+        this.momentum = momentum;
+        this.weightDecay = weightDecay;
+    }
+
+    /// <inheritdoc/>
+    public override void Step()
     {
         using var _ = no_grad();
-        for (int i = 0; i < parameters.Length; i++)
+        for (int i = 0; i < Parameters.Length; i++)
         {
-            var p = parameters[i];
+            var p = Parameters[i];
             var g = p.grad;
             if (g is null) continue;
             if (weightDecay != 0) g.add_(p, alpha: weightDecay);
@@ -82,38 +107,36 @@ public sealed class SgdOptimizer : IOptimizer
     }
 
     /// <inheritdoc/>
-    public IEnumerable<(string Name, Tensor Value)> State()
+    public override IEnumerable<(string Name, Tensor Value)> State()
     {
         for (int i = 0; i < buffers.Length; i++)
             if (buffers[i] is not null) yield return ($"momentum.{i}", buffers[i]!);
     }
 
     /// <inheritdoc/>
-    public void LoadState(IReadOnlyDictionary<string, Tensor> state)
+    public override void LoadState(IReadOnlyDictionary<string, Tensor> state)
     {
         for (int i = 0; i < buffers.Length; i++)
         {
             buffers[i]?.Dispose();
-            buffers[i] = state.TryGetValue($"momentum.{i}", out var t) ? t.detach().clone().DetachFromDisposeScope() : null;
+            buffers[i] = Keep(state, $"momentum.{i}");
         }
     }
 }
 
 /// <summary>AdamW: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; p -= lr·(wd·p + m̂ / (√v̂ + ε)), with bias correction.</summary>
-public sealed class AdamWOptimizer : IOptimizer
+public sealed class AdamWOptimizer : ParameterOptimizer
 {
-    private readonly Parameter[] parameters;
     private readonly Tensor?[] m, v;
     private readonly double beta1, beta2, eps, weightDecay;
     private long steps;
 
     /// <summary>Creates the optimiser over the parameters that require gradients.</summary>
     public AdamWOptimizer(IEnumerable<Parameter> parameters, double learningRate, double weightDecay, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
+        : base(parameters, learningRate)
     {
-        this.parameters = parameters.Where(p => p.requires_grad).ToArray();
-        m = new Tensor?[this.parameters.Length];
-        v = new Tensor?[this.parameters.Length];
-        LearningRate = learningRate;
+        m = new Tensor?[Parameters.Length];
+        v = new Tensor?[Parameters.Length];
         this.weightDecay = weightDecay;
         this.beta1 = beta1;
         this.beta2 = beta2;
@@ -121,23 +144,14 @@ public sealed class AdamWOptimizer : IOptimizer
     }
 
     /// <inheritdoc/>
-    public double LearningRate { get; set; }
-
-    /// <inheritdoc/>
-    public void ZeroGrad()
-    {
-        foreach (var p in parameters) p.grad?.zero_();
-    }
-
-    /// <inheritdoc/>
-    public void Step()
+    public override void Step()
     {
         using var _ = no_grad();
         steps++;
         double c1 = 1 - Math.Pow(beta1, steps), c2 = 1 - Math.Pow(beta2, steps);
-        for (int i = 0; i < parameters.Length; i++)
+        for (int i = 0; i < Parameters.Length; i++)
         {
-            var p = parameters[i];
+            var p = Parameters[i];
             var g = p.grad;
             if (g is null) continue;
             m[i] ??= zeros_like(p).DetachFromDisposeScope();
@@ -151,7 +165,7 @@ public sealed class AdamWOptimizer : IOptimizer
     }
 
     /// <inheritdoc/>
-    public IEnumerable<(string Name, Tensor Value)> State()
+    public override IEnumerable<(string Name, Tensor Value)> State()
     {
         yield return ("steps", tensor(steps));
         for (int i = 0; i < m.Length; i++)
@@ -162,13 +176,13 @@ public sealed class AdamWOptimizer : IOptimizer
     }
 
     /// <inheritdoc/>
-    public void LoadState(IReadOnlyDictionary<string, Tensor> state)
+    public override void LoadState(IReadOnlyDictionary<string, Tensor> state)
     {
         steps = state.TryGetValue("steps", out var s) ? s.item<long>() : 0;
         for (int i = 0; i < m.Length; i++)
         {
-            m[i] = state.TryGetValue($"m.{i}", out var a) ? a.detach().clone().DetachFromDisposeScope() : null;
-            v[i] = state.TryGetValue($"v.{i}", out var b) ? b.detach().clone().DetachFromDisposeScope() : null;
+            m[i] = Keep(state, $"m.{i}");
+            v[i] = Keep(state, $"v.{i}");
         }
     }
 }

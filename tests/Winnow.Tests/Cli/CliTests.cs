@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using SkiaSharp;
+using Winnow.Data;
+
+namespace Winnow.Tests.Cli;
+
+public class CliTests
+{
+    private static (int Code, string Out, string Err) Winnow(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Winnow.Cli.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, stdout.Result, err);
+    }
+
+    /// <summary>Writes a <see cref="TestData.Bars"/> set as root/class&lt;k&gt;/&lt;i&gt;.png.</summary>
+    private static string BarsFolder(int count, int seed)
+    {
+        var ds = TestData.Bars(count, seed: seed);
+        string root = TestData.TempDir();
+        for (int i = 0; i < ds.Count; i++)
+        {
+            string dir = Path.Combine(root, ds.ClassNames[ds.Labels[i]]);
+            Directory.CreateDirectory(dir);
+            using var bmp = new SKBitmap(new SKImageInfo(16, 16, SKColorType.Gray8, SKAlphaType.Opaque));
+            ds.Image(i).CopyTo(bmp.GetPixelSpan());
+            using var png = bmp.Encode(SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(Path.Combine(dir, $"{i:D4}.png"), png.ToArray());
+        }
+        return root;
+    }
+
+    [Fact]
+    public void MissingDataFolderGivesOneLineErrorAndExitCode2()
+    {
+        var (code, _, err) = Winnow("noise", "make", "--data", "/nonexistent/fmnist", "--noise", "symmetric", "--noise-rate", "0.4", "--out", "/tmp/x.csv");
+        Assert.Equal(2, code);
+        Assert.Equal("winnow: error: /nonexistent/fmnist: folder not found; expected the fashion-mnist IDX files there", err.Trim());
+    }
+
+    [Fact]
+    public void NoiseWithoutRateIsRefused()
+    {
+        var (code, _, err) = Winnow("train", "--dataset", "folder", "--data", "/tmp", "--noise", "symmetric");
+        Assert.Equal(2, code);
+        Assert.Contains("--noise symmetric needs --noise-rate", err);
+        Assert.Single(err.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void TrainEvalPredictAndResumeOnAnImageFolder()
+    {
+        string train = BarsFolder(240, 1), test = BarsFolder(48, 2);
+        string run = Path.Combine(TestData.TempDir(), "run");
+        var (code, stdout, err) = Winnow("train", "--dataset", "folder", "--data", train, "--test-data", test, "--channels", "1",
+            "--noise", "symmetric", "--noise-rate", "0.2", "--epochs", "3", "--batch-size", "32", "--lr", "0.05", "--precision", "fp32", "--out", run);
+        Assert.True(code == 0, err);
+        Assert.Contains("Best ", stdout);
+        Assert.Contains("Last ", stdout);
+        Assert.Equal(3, stdout.Split('\n').Count(l => l.StartsWith("epoch ")));
+        foreach (var f in new[] { "options.json", "metrics.csv", "noisy_labels.csv", "last.ckpt", "best.ckpt", "summary.json" })
+            Assert.True(File.Exists(Path.Combine(run, f)), f);
+        Assert.Contains("\"seed\": 0", File.ReadAllText(Path.Combine(run, "options.json")));
+
+        var (evalCode, evalOut, evalErr) = Winnow("eval", "--checkpoint", Path.Combine(run, "best.ckpt"));
+        Assert.True(evalCode == 0, evalErr);
+        var acc = double.Parse(evalOut.Split("accuracy ")[1].Split('%')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(acc > 80, evalOut);
+
+        string csv = Path.Combine(run, "pred.csv");
+        var (predCode, _, predErr) = Winnow("predict", "--checkpoint", Path.Combine(run, "last.ckpt"), "--out", csv);
+        Assert.True(predCode == 0, predErr);
+        var lines = File.ReadAllLines(csv);
+        Assert.Equal("index,path,label,predicted,p_class0,p_class1,p_class2,p_class3", lines[0]);
+        Assert.Equal(49, lines.Length);
+        var probs = lines[1].Split(',').Skip(4).Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(1.0, probs.Sum(), 4);
+
+        var (resumeCode, resumeOut, resumeErr) = Winnow("train", "--resume", run);
+        Assert.True(resumeCode == 0, resumeErr);
+        Assert.DoesNotContain(resumeOut.Split('\n'), l => l.StartsWith("epoch "));
+        Assert.Equal(stdout.Split('\n').First(l => l.StartsWith("Best")).Split("epochs in")[0], resumeOut.Split('\n').First(l => l.StartsWith("Best")).Split("epochs in")[0]);
+
+        var (again, _, againErr) = Winnow("train", "--dataset", "folder", "--data", train, "--test-data", test, "--out", run);
+        Assert.Equal(2, again);
+        Assert.Contains("already holds a run", againErr);
+    }
+
+    [Fact]
+    public void BadLabelFileRowIsNamed()
+    {
+        string train = BarsFolder(8, 1);
+        string csv = Path.Combine(TestData.TempDir(), "labels.csv");
+        File.WriteAllText(csv, "path,label\nclass0/0000.png,class9\n");
+        var (code, _, err) = Winnow("train", "--dataset", "folder", "--data", train, "--test-data", train, "--label-file", csv);
+        Assert.Equal(2, code);
+        Assert.Contains("labels.csv: row 2: label 'class9'", err);
+    }
+}
