@@ -54,5 +54,13 @@ public sealed class CrossEntropyMethod : ITrainingMethod
     }
 
     /// <inheritdoc/>
+    public Tensor Features(Tensor images)
+    {
+        network.eval();
+        using var _ = no_grad();
+        return network.Features(images);
+    }
+
+    /// <inheritdoc/>
     public void Dispose() => network.Dispose();
 }

@@ -5,10 +5,33 @@ using static TorchSharp.torch;
 namespace Winnow.Training;
 
 /// <summary>One mini-batch on the compute device.</summary>
-/// <param name="Images">Normalised images, (N, C, H, W) float32.</param>
+/// <param name="AllViews">Every view of every image, view-major: (views·N, C, H, W) float32.</param>
+/// <param name="ViewCount">Views per image, as the method's <see cref="ITrainingMethod.TrainViews"/> asked.</param>
 /// <param name="Labels">Training (possibly noisy) labels, (N) int64.</param>
 /// <param name="Indices">Each image's index in the training set.</param>
-public sealed record TrainingBatch(Tensor Images, Tensor Labels, int[] Indices);
+public sealed record TrainingBatch(Tensor AllViews, int ViewCount, Tensor Labels, int[] Indices)
+{
+    /// <summary>Images in the batch.</summary>
+    public int Count => Indices.Length;
+
+    /// <summary>The first view, (N, C, H, W).</summary>
+    public Tensor Images => ViewCount == 1 ? AllViews : View(0);
+
+    /// <summary>View <paramref name="v"/> of every image, (N, C, H, W).</summary>
+    public Tensor View(int v) => AllViews.narrow(0, (long)v * Count, Count);
+}
+
+/// <summary>How the training loop measures a method after each epoch.</summary>
+public enum EvaluationKind
+{
+    /// <summary>Test accuracy of <see cref="ITrainingMethod.PredictLogits"/>, and accuracy and memorisation on the training set.</summary>
+    Classification,
+    /// <summary>
+    /// Self-supervised methods without a classifier: "test accuracy" is the weighted kNN accuracy (k = 200, cosine) of
+    /// <see cref="ITrainingMethod.Features"/> on the test set against the training set's labels, a monitor only.
+    /// </summary>
+    FeatureKnn,
+}
 
 /// <summary>What a method sees of the run at the start of an epoch and at each step.</summary>
 /// <param name="Epoch">0-based epoch.</param>
@@ -37,6 +60,21 @@ public interface ITrainingMethod : IDisposable
 
     /// <summary>Called before the epoch's first step.</summary>
     void BeginEpoch(EpochContext context) { }
+
+    /// <summary>
+    /// The views the loop makes of each training image, given the loop's standard augmentation (random crop and
+    /// flip): one weak view by default.
+    /// </summary>
+    IReadOnlyList<IImageTransform> TrainViews(IImageTransform standard) => [standard];
+
+    /// <summary>How the loop evaluates the method.</summary>
+    EvaluationKind Evaluation => EvaluationKind.Classification;
+
+    /// <summary>Encoder features for evaluation (eval mode, no gradients), float32 (N, d).</summary>
+    Tensor Features(Tensor images) => throw new NotSupportedException($"method '{Name}' exposes no features");
+
+    /// <summary>Method-specific figures of the finished epoch, written as extra metrics.csv columns.</summary>
+    IReadOnlyDictionary<string, double> EpochFigures() => new Dictionary<string, double>();
 
     /// <summary>Trains on one batch and returns the loss value.</summary>
     double TrainStep(TrainingBatch batch, EpochContext context);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using TorchSharp;
+using Winnow.Analysis;
 using Winnow.Data;
 using static TorchSharp.torch;
 
@@ -64,6 +65,7 @@ public sealed class TrainingLoop
 
         IImageTransform augment = options.CropPadding > 0 || options.HorizontalFlip
             ? new RandomCropFlip(options.CropPadding, options.HorizontalFlip) : NormalizeOnly.Instance;
+        var views = method.TrainViews(augment);
         int stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         var mislabeled = Enumerable.Range(0, labels.Count).Where(labels.IsMislabeled).ToArray();
 
@@ -80,10 +82,10 @@ public sealed class TrainingLoop
             double lossSum = 0;
             int steps = 0;
             var order = BatchStream.Shuffled(train.Count, SeedOf(options.Seed, epoch, 1));
-            foreach (var hb in BatchStream.Create(train, labels.Noisy, order, options.BatchSize, augment, SeedOf(options.Seed, epoch, 2), cancellation: cancellation))
+            foreach (var hb in BatchStream.Create(train, labels.Noisy, order, options.BatchSize, views, SeedOf(options.Seed, epoch, 2), cancellation: cancellation))
             {
                 using var scope = NewDisposeScope();
-                var batch = new TrainingBatch(tensor(hb.Pixels, [hb.Count, hb.Channels, hb.Height, hb.Width]), tensor(hb.Labels), hb.Indices);
+                var batch = new TrainingBatch(tensor(hb.Pixels, [hb.Views * hb.Count, hb.Channels, hb.Height, hb.Width]), hb.Views, tensor(hb.Labels), hb.Indices);
                 double loss = method.TrainStep(batch, context);
                 if (!double.IsFinite(loss))
                     throw new WinnowException($"the training loss became {loss} at epoch {epoch + 1}, step {steps + 1}; lower the learning rate");
@@ -93,16 +95,24 @@ public sealed class TrainingLoop
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
 
-            var testPred = Evaluation.Predict(method.PredictLogits, test, cancellation: cancellation);
             var row = new EpochMetrics
             {
                 Epoch = epoch + 1,
                 LearningRate = lr,
                 TrainLoss = lossSum / Math.Max(1, steps),
-                TestAccuracy = testPred.Accuracy(test.Labels),
                 TrainSeconds = trainSeconds,
+                Extra = method.EpochFigures(),
             };
-            if (options.EvaluateTrainingSet)
+            if (method.Evaluation == EvaluationKind.FeatureKnn)
+            {
+                // A monitor only: the memory bank's labels are the dataset's own, never used for training.
+                using var trainFeatures = Evaluation.FeatureMatrix(method.Features, train, cancellation: cancellation);
+                using var testFeatures = Evaluation.FeatureMatrix(method.Features, test, cancellation: cancellation);
+                row = row with { TestAccuracy = KnnClassifier.Accuracy(trainFeatures, train.Labels, train.ClassCount, testFeatures, test.Labels, options.KnnNeighbours, options.KnnTemperature) };
+            }
+            else
+                row = row with { TestAccuracy = Evaluation.Predict(method.PredictLogits, test, cancellation: cancellation).Accuracy(test.Labels) };
+            if (options.EvaluateTrainingSet && method.Evaluation == EvaluationKind.Classification)
             {
                 var trainPred = Evaluation.Predict(method.PredictLogits, train, cancellation: cancellation);
                 row = row with
