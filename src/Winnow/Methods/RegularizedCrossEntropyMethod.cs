@@ -14,9 +14,8 @@ namespace Winnow.Methods;
 /// The three views go through the encoder as one batch (the official code runs three forward passes; one batch of
 /// 3B is faster on a CPU and shares the batch-norm statistics across views).
 /// </summary>
-public sealed class RegularizedCrossEntropyMethod : ITrainingMethod
+public sealed class RegularizedCrossEntropyMethod : ClassifierTrainingMethod
 {
-    private readonly Classifier network;
     private readonly ProjectionHead projection;
     private readonly RepresentationRegularizerOptions options;
     private readonly IOptimizer optimizer;
@@ -25,35 +24,34 @@ public sealed class RegularizedCrossEntropyMethod : ITrainingMethod
 
     /// <summary>Trains <paramref name="network"/> and <paramref name="projection"/> together.</summary>
     public RegularizedCrossEntropyMethod(Classifier network, ProjectionHead projection, RepresentationRegularizerOptions options, TrainingOptions training)
+        : base(network, training)
     {
-        this.network = network;
         this.projection = projection;
         this.options = options;
-        network.Precision = training.Precision;
         optimizer = OptimizerFactory.Create(network.parameters().Concat(projection.parameters()), training);
     }
 
     /// <inheritdoc/>
-    public string Name => "ce-reg";
+    public override string Name => "ce-reg";
 
     /// <inheritdoc/>
-    public IReadOnlyList<(string Name, nn.Module Network)> Networks => [("net", network), ("projection", projection)];
+    public override IReadOnlyList<(string Name, nn.Module Network)> Networks => [("net", Network), ("projection", projection)];
 
     /// <inheritdoc/>
-    public IReadOnlyList<(string Name, IOptimizer Optimizer)> Optimizers => [("net", optimizer)];
+    public override IReadOnlyList<(string Name, IOptimizer Optimizer)> Optimizers => [("net", optimizer)];
 
     /// <inheritdoc/>
     public IReadOnlyList<IImageTransform> TrainViews(IImageTransform standard) => [standard, options.StrongAugmentation, options.StrongAugmentation];
 
     /// <inheritdoc/>
-    public double TrainStep(TrainingBatch batch, EpochContext context)
+    public override double TrainStep(TrainingBatch batch, EpochContext context)
     {
-        network.train();
+        Network.train();
         projection.train();
         optimizer.ZeroGrad();
         long n = batch.Count;
-        var features = network.Features(batch.AllViews);
-        var logits = network.Head.forward(features.narrow(0, 0, n));
+        var features = Network.Features(batch.AllViews);
+        var logits = Network.Head.forward(features.narrow(0, 0, n));
         var z = projection.forward(features);
         var ce = nn.functional.cross_entropy(logits, batch.Labels);
         var contrastive = NtXentLoss.Compute(z.narrow(0, n, 2 * n), options.Temperature);
@@ -78,25 +76,9 @@ public sealed class RegularizedCrossEntropyMethod : ITrainingMethod
     };
 
     /// <inheritdoc/>
-    public Tensor PredictLogits(Tensor images)
+    public override void Dispose()
     {
-        network.eval();
-        using var _ = no_grad();
-        return network.forward(images);
-    }
-
-    /// <inheritdoc/>
-    public Tensor Features(Tensor images)
-    {
-        network.eval();
-        using var _ = no_grad();
-        return network.Features(images);
-    }
-
-    /// <inheritdoc/>
-    public void Dispose()
-    {
-        network.Dispose();
         projection.Dispose();
+        base.Dispose();
     }
 }
