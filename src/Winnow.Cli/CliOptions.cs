@@ -93,6 +93,7 @@ internal sealed class TrainingLoopOptions
     public Option<bool> NoFlip { get; }
     public Option<int> Threads { get; }
     public Option<bool> NoTrainEval { get; }
+    public Option<int> LastEpochs { get; }
 
     public TrainingLoopOptions(Command command, TrainingOptions? defaults = null)
     {
@@ -113,12 +114,13 @@ internal sealed class TrainingLoopOptions
         CropPadding = new("--crop-padding") { Description = "Random-crop padding in pixels (0: no crop)", DefaultValueFactory = _ => D.CropPadding };
         NoFlip = new("--no-flip") { Description = "No random horizontal flips" };
         Threads = new("--threads") { Description = "Torch threads (0: all cores)" };
+        LastEpochs = new("--last-epochs") { Description = "How many final epochs the reported Last accuracy averages", DefaultValueFactory = _ => D.LastEpochs };
         NoTrainEval = new("--no-train-eval") { Description = "Skip the per-epoch pass over the training set (train accuracy, memorisation)" };
 
         Optimizer.AcceptOnlyFromAmong("sgd", "adamw");
         Schedule.AcceptOnlyFromAmong("cosine", "step", "multistep", "constant");
         Precision.AcceptOnlyFromAmong("bf16", "fp32");
-        foreach (var o in new Option[] { Epochs, BatchSize, Optimizer, LearningRate, Momentum, WeightDecay, Schedule, Milestones, Gamma, StepSize, WarmupEpochs, Precision, Seed, CropPadding, NoFlip, Threads, NoTrainEval })
+        foreach (var o in new Option[] { Epochs, BatchSize, Optimizer, LearningRate, Momentum, WeightDecay, Schedule, Milestones, Gamma, StepSize, WarmupEpochs, Precision, Seed, CropPadding, NoFlip, Threads, NoTrainEval, LastEpochs })
             command.Options.Add(o);
     }
 
@@ -146,6 +148,7 @@ internal sealed class TrainingLoopOptions
             HorizontalFlip = !r.GetValue(NoFlip),
             Threads = r.GetValue(Threads),
             EvaluateTrainingSet = !r.GetValue(NoTrainEval),
+            LastEpochs = r.GetValue(LastEpochs),
         };
         options.Validate();
         return options;

@@ -56,7 +56,7 @@ internal static class TrainingConsole
     {
         var ci = CultureInfo.InvariantCulture;
         string what = measure == "test" ? "" : $" {measure}";
-        Console.WriteLine(string.Create(ci, $"Best{what} {100 * s.Best:F2}% (epoch {s.BestEpoch})   Last{what} {100 * s.Last:F2}% (mean of the last {s.LastEpochs} epochs)   {s.Epochs} epochs in {s.Seconds / 60:F1} min"));
+        Console.WriteLine(string.Create(ci, $"Best{what} {100 * s.Best:F2}% (epoch {s.BestEpoch})   Last{what} {100 * s.Last:F2}% (mean of the last {s.LastEpochs} epochs)   Final{what} {100 * s.Final:F2}% (epoch {s.Epochs})   {s.Epochs} epochs in {s.Seconds / 60:F1} min"));
         Console.WriteLine($"Output: {folder}");
     }
 }
