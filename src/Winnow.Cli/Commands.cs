@@ -29,9 +29,16 @@ internal static class Commands
         encoderMode.AcceptOnlyFromAmong("finetune", "fixed");
         var regLambda = new Option<double>("--reg-lambda") { Description = "ce-reg: weight of the representation regularizer", DefaultValueFactory = _ => new RepresentationRegularizerOptions().Lambda };
         var regTemperature = new Option<double>("--reg-temperature") { Description = "ce-reg: InfoNCE temperature", DefaultValueFactory = _ => new RepresentationRegularizerOptions().Temperature };
+        var warmup = new Option<int?>("--warmup") { Description = "dividemix: warm-up epochs (default 10 from scratch, 5 with --encoder)" };
+        var lambdaU = new Option<double?>("--lambda-u") { Description = "dividemix: weight of the unlabeled loss (default by noise: 0 at 20% sym and asym, 25 at 50-80%, 50 at 90%)" };
+        var threshold = new Option<double?>("--p-threshold") { Description = "dividemix: clean-probability threshold (default 0.5; 0.6 at 90% noise)" };
+        var coDivide = new Option<string>("--co-divide") { Description = "dividemix: simultaneous (DivideMix) or sequential (C2D)", DefaultValueFactory = _ => "simultaneous" };
+        coDivide.AcceptOnlyFromAmong("simultaneous", "sequential");
+        var gmmIterations = new Option<int>("--gmm-iterations") { Description = "dividemix: EM iterations of the loss mixture (DivideMix 10, C2D 200)", DefaultValueFactory = _ => new DivideMixOptions().MixtureIterations };
         cmd.Options.Add(method);
         cmd.Options.Add(model);
         cmd.Options.Add(encoder);
+        foreach (var o in new Option[] { warmup, lambdaU, threshold, coDivide, gmmIterations }) cmd.Options.Add(o);
         cmd.Options.Add(encoderMode);
         cmd.Options.Add(regLambda);
         cmd.Options.Add(regTemperature);
@@ -51,6 +58,12 @@ internal static class Commands
                 Model = ChooseModel(r, model, encoderPath),
                 Encoder = encoderPath is null ? null : Path.GetFullPath(encoderPath),
                 EncoderMode = r.GetValue(encoderMode) == "fixed" ? EncoderMode.Fixed : EncoderMode.Finetune,
+                DivideMix = r.GetValue(method) == "dividemix" ? new DivideMixOptions
+                {
+                    WarmupEpochs = r.GetValue(warmup), LambdaU = r.GetValue(lambdaU), Threshold = r.GetValue(threshold),
+                    CoDivide = r.GetValue(coDivide) == "sequential" ? CoDivideOrder.Sequential : CoDivideOrder.Simultaneous,
+                    MixtureIterations = r.GetValue(gmmIterations),
+                } : null,
                 Regularizer = r.GetValue(method) == "ce-reg" ? new RepresentationRegularizerOptions { Lambda = r.GetValue(regLambda), Temperature = r.GetValue(regTemperature) } : null,
                 Dataset = dataset.Read(r),
                 Noise = noise.Read(r, r.GetValue(noisyLabels)),

@@ -21,6 +21,7 @@ public static class MethodFactory
     {
         ["ce"] = "cross-entropy on the noisy labels (the baseline; with --encoder-mode fixed, a linear head on a frozen encoder)",
         ["ce-reg"] = "cross-entropy + InfoNCE on two strong views + Cheng et al.'s representation regularizer",
+        ["dividemix"] = "DivideMix: two networks, loss-mixture co-divide, MixMatch with co-refined and co-guessed labels",
     };
 
     /// <summary>
@@ -41,6 +42,18 @@ public static class MethodFactory
             throw new WinnowException($"--encoder-mode fixed trains a linear head with cross-entropy (--method ce); {manifest.Method} trains the encoder");
         if (manifest.EncoderMode == EncoderMode.Fixed && manifest.Encoder is null)
             throw new WinnowException("--encoder-mode fixed needs a pre-trained encoder (--encoder PATH); a frozen random encoder learns nothing");
+        if (manifest.Method == "dividemix")
+        {
+            var options = (manifest.DivideMix ?? new DivideMixOptions()).Resolve(manifest.Noise, manifest.Encoder is not null);
+            var pair = new Classifier[2];
+            for (int i = 0; i < 2; i++)
+            {
+                var e = ModelFactory.CreateEncoder(manifest.Model, inputChannels);
+                pair[i] = new Classifier(e, classCount);
+                if (initialiseEncoder && manifest.Encoder is not null) EncoderCheckpoint.LoadInto(e, manifest.Encoder);
+            }
+            return new DivideMixMethod(pair[0], pair[1], options, manifest.Training);
+        }
         var encoder = ModelFactory.CreateEncoder(manifest.Model, inputChannels);
         var network = new Classifier(encoder, classCount);
         if (initialiseEncoder && manifest.Encoder is not null) EncoderCheckpoint.LoadInto(encoder, manifest.Encoder);
@@ -50,10 +63,10 @@ public static class MethodFactory
             case "ce":
                 return new CrossEntropyMethod(network, manifest.Training);
             default:
-                var options = manifest.Regularizer ?? new RepresentationRegularizerOptions();
-                var projection = new ProjectionHead(encoder.FeatureDimension, options.ProjectionDimension);
+                var regularizer = manifest.Regularizer ?? new RepresentationRegularizerOptions();
+                var projection = new ProjectionHead(encoder.FeatureDimension, regularizer.ProjectionDimension);
                 if (initialiseEncoder && manifest.Encoder is not null) EncoderCheckpoint.LoadProjection(projection, manifest.Encoder);
-                return new RegularizedCrossEntropyMethod(network, projection, options, manifest.Training);
+                return new RegularizedCrossEntropyMethod(network, projection, regularizer, manifest.Training);
         }
     }
 }

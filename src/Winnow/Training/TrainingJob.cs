@@ -30,6 +30,9 @@ public sealed record RunManifest
     /// <summary>SimCLR's options, for pre-training runs.</summary>
     public SimClrOptions? SimClr { get; init; }
 
+    /// <summary>DivideMix's options, for the dividemix method, with the per-setting values resolved when the run starts.</summary>
+    public DivideMixOptions? DivideMix { get; init; }
+
     /// <summary>The representation regularizer's options, for the ce-reg method.</summary>
     public RepresentationRegularizerOptions? Regularizer { get; init; }
 
@@ -86,7 +89,12 @@ public sealed class TrainingJob : IDisposable
         var train = manifest.Dataset.LoadTrain();
         var test = manifest.Dataset.LoadTest(train);
         var labels = labelsOverride?.Invoke(train) ?? manifest.Noise.Create(train, trueLabelsKnown: manifest.Dataset.LabelFile is null);
-        manifest = manifest with { ClassNames = train.ClassNames.ToArray(), InputShape = [train.Channels, train.Height, train.Width] };
+        manifest = manifest with
+        {
+            ClassNames = train.ClassNames.ToArray(),
+            InputShape = [train.Channels, train.Height, train.Width],
+            DivideMix = manifest.Method == "dividemix" ? (manifest.DivideMix ?? new DivideMixOptions()).Resolve(manifest.Noise, manifest.Encoder is not null) : manifest.DivideMix,
+        };
         TrainingLoop.SeedForInitialisation(manifest.Training.Seed);
         var method = MethodFactory.Create(manifest, train.Channels, train.ClassCount);
         return new TrainingJob(manifest, train, test, labels, method);
