@@ -38,7 +38,9 @@ internal static class Commands
         cmd.Options.Add(method);
         cmd.Options.Add(model);
         cmd.Options.Add(encoder);
-        foreach (var o in new Option[] { warmup, lambdaU, threshold, coDivide, gmmIterations }) cmd.Options.Add(o);
+        var elrBeta = new Option<double?>("--elr-beta") { Description = "elr, elr-plus: target momentum β (default 0.7 symmetric, 0.9 asymmetric)" };
+        var elrLambda = new Option<double?>("--elr-lambda") { Description = "elr, elr-plus: regularizer weight λ (default 3 symmetric, 1 asymmetric)" };
+        foreach (var o in new Option[] { warmup, lambdaU, threshold, coDivide, gmmIterations, elrBeta, elrLambda }) cmd.Options.Add(o);
         cmd.Options.Add(encoderMode);
         cmd.Options.Add(regLambda);
         cmd.Options.Add(regTemperature);
@@ -64,6 +66,7 @@ internal static class Commands
                     CoDivide = r.GetValue(coDivide) == "sequential" ? CoDivideOrder.Sequential : CoDivideOrder.Simultaneous,
                     MixtureIterations = r.GetValue(gmmIterations),
                 } : null,
+                Elr = r.GetValue(method) is "elr" or "elr-plus" ? new ElrOptions { Beta = r.GetValue(elrBeta), Lambda = r.GetValue(elrLambda) } : null,
                 Regularizer = r.GetValue(method) == "ce-reg" ? new RepresentationRegularizerOptions { Lambda = r.GetValue(regLambda), Temperature = r.GetValue(regTemperature) } : null,
                 Dataset = dataset.Read(r),
                 Noise = noise.Read(r, r.GetValue(noisyLabels)),

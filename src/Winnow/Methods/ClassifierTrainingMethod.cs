@@ -1,4 +1,5 @@
 using TorchSharp;
+using Winnow.Data;
 using Winnow.Models;
 using Winnow.Training;
 using static TorchSharp.torch;
@@ -32,6 +33,24 @@ public abstract class ClassifierTrainingMethod : ITrainingMethod
 
     /// <inheritdoc/>
     public abstract double TrainStep(TrainingBatch batch, EpochContext context);
+
+    /// <inheritdoc/>
+    public virtual void BeginEpoch(EpochContext context) { }
+
+    /// <inheritdoc/>
+    public virtual IReadOnlyList<IImageTransform> TrainViews(IImageTransform standard) => [standard];
+
+    /// <inheritdoc/>
+    public virtual IEnumerable<BatchPlan>? PlanEpoch(EpochContext context, IImageTransform standard) => null;
+
+    /// <inheritdoc/>
+    public virtual IReadOnlyDictionary<string, double> EpochFigures() => new Dictionary<string, double>();
+
+    /// <inheritdoc/>
+    public virtual IEnumerable<(string Name, Tensor Value)> ExtraState() => [];
+
+    /// <inheritdoc/>
+    public virtual void LoadExtraState(IReadOnlyDictionary<string, Tensor> state) { }
 
     /// <inheritdoc/>
     public Tensor PredictLogits(Tensor images)

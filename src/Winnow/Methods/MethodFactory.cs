@@ -22,14 +22,35 @@ public static class MethodFactory
         ["ce"] = "cross-entropy on the noisy labels (the baseline; with --encoder-mode fixed, a linear head on a frozen encoder)",
         ["ce-reg"] = "cross-entropy + InfoNCE on two strong views + Cheng et al.'s representation regularizer",
         ["dividemix"] = "DivideMix: two networks, loss-mixture co-divide, MixMatch with co-refined and co-guessed labels",
+        ["elr"] = "early-learning regularization: cross-entropy + λ·log(1 − ⟨p, temporal-ensemble target⟩)",
+        ["elr-plus"] = "ELR+: two networks, mixup, targets from the other network's weight-averaged copy",
     };
 
     /// <summary>
     /// Builds the method a manifest names, on a new network of its architecture (seed torch first). With
     /// <paramref name="initialiseEncoder"/> the encoder starts from <see cref="RunManifest.Encoder"/> when one is named.
     /// </summary>
-    public static ITrainingMethod Create(RunManifest manifest, int inputChannels, int classCount, bool initialiseEncoder = true)
+    public static ITrainingMethod Create(RunManifest manifest, int inputChannels, int classCount, bool initialiseEncoder = true) =>
+        Create(manifest, inputChannels, classCount, manifest.SampleCount ?? 0, initialiseEncoder);
+
+    /// <summary>As <see cref="Create(RunManifest, int, int, bool)"/>, for a training set of <paramref name="sampleCount"/> samples (ELR keeps a target per sample).</summary>
+    public static ITrainingMethod Create(RunManifest manifest, int inputChannels, int classCount, int sampleCount, bool initialiseEncoder = true)
     {
+        Classifier NewClassifier()
+        {
+            var e = ModelFactory.CreateEncoder(manifest.Model, inputChannels);
+            var c = new Classifier(e, classCount);
+            if (initialiseEncoder && manifest.Encoder is not null) EncoderCheckpoint.LoadInto(e, manifest.Encoder);
+            return c;
+        }
+        if (manifest.Method is "elr" or "elr-plus")
+        {
+            if (sampleCount <= 0) throw new WinnowException($"{manifest.Method} needs the training set's size");
+            if (manifest.EncoderMode == EncoderMode.Fixed) throw new WinnowException($"--encoder-mode fixed trains a linear head with cross-entropy (--method ce); {manifest.Method} trains the encoder");
+            var elr = (manifest.Elr ?? new ElrOptions()).Resolve(manifest.Noise);
+            if (manifest.Method == "elr") return new ElrMethod(NewClassifier(), sampleCount, elr, manifest.Training);
+            return new ElrPlusMethod([NewClassifier(), NewClassifier()], [NewClassifier(), NewClassifier()], sampleCount, elr, manifest.Training);
+        }
         if (manifest.Method == "simclr")
         {
             var ssl = ModelFactory.CreateEncoder(manifest.Model, inputChannels);
@@ -45,14 +66,7 @@ public static class MethodFactory
         if (manifest.Method == "dividemix")
         {
             var options = (manifest.DivideMix ?? new DivideMixOptions()).Resolve(manifest.Noise, manifest.Encoder is not null);
-            var pair = new Classifier[2];
-            for (int i = 0; i < 2; i++)
-            {
-                var e = ModelFactory.CreateEncoder(manifest.Model, inputChannels);
-                pair[i] = new Classifier(e, classCount);
-                if (initialiseEncoder && manifest.Encoder is not null) EncoderCheckpoint.LoadInto(e, manifest.Encoder);
-            }
-            return new DivideMixMethod(pair[0], pair[1], options, manifest.Training);
+            return new DivideMixMethod(NewClassifier(), NewClassifier(), options, manifest.Training);
         }
         var encoder = ModelFactory.CreateEncoder(manifest.Model, inputChannels);
         var network = new Classifier(encoder, classCount);

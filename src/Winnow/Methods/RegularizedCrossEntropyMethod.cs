@@ -41,7 +41,7 @@ public sealed class RegularizedCrossEntropyMethod : ClassifierTrainingMethod
     public override IReadOnlyList<(string Name, IOptimizer Optimizer)> Optimizers => [("net", optimizer)];
 
     /// <inheritdoc/>
-    public IReadOnlyList<IImageTransform> TrainViews(IImageTransform standard) => [standard, options.StrongAugmentation, options.StrongAugmentation];
+    public override IReadOnlyList<IImageTransform> TrainViews(IImageTransform standard) => [standard, options.StrongAugmentation, options.StrongAugmentation];
 
     /// <inheritdoc/>
     public override double TrainStep(TrainingBatch batch, EpochContext context)
@@ -66,10 +66,10 @@ public sealed class RegularizedCrossEntropyMethod : ClassifierTrainingMethod
     }
 
     /// <inheritdoc/>
-    public void BeginEpoch(EpochContext context) => (regularizerSum, contrastiveSum, steps) = (0, 0, 0);
+    public override void BeginEpoch(EpochContext context) => (regularizerSum, contrastiveSum, steps) = (0, 0, 0);
 
     /// <inheritdoc/>
-    public IReadOnlyDictionary<string, double> EpochFigures() => new Dictionary<string, double>
+    public override IReadOnlyDictionary<string, double> EpochFigures() => new Dictionary<string, double>
     {
         ["infonce"] = steps == 0 ? double.NaN : contrastiveSum / steps,
         ["regularizer"] = steps == 0 ? double.NaN : regularizerSum / steps,

@@ -33,6 +33,9 @@ public sealed record RunManifest
     /// <summary>DivideMix's options, for the dividemix method, with the per-setting values resolved when the run starts.</summary>
     public DivideMixOptions? DivideMix { get; init; }
 
+    /// <summary>ELR's and ELR+'s options, with β and λ resolved when the run starts.</summary>
+    public ElrOptions? Elr { get; init; }
+
     /// <summary>The representation regularizer's options, for the ce-reg method.</summary>
     public RepresentationRegularizerOptions? Regularizer { get; init; }
 
@@ -50,6 +53,9 @@ public sealed record RunManifest
 
     /// <summary>The class names of the training set (filled in when the run starts).</summary>
     public string[]? ClassNames { get; init; }
+
+    /// <summary>Training images (filled in when the run starts).</summary>
+    public int? SampleCount { get; init; }
 
     /// <summary>Channels, height and width of the images (filled in when the run starts).</summary>
     public int[]? InputShape { get; init; }
@@ -93,10 +99,12 @@ public sealed class TrainingJob : IDisposable
         {
             ClassNames = train.ClassNames.ToArray(),
             InputShape = [train.Channels, train.Height, train.Width],
+            SampleCount = train.Count,
+            Elr = manifest.Method is "elr" or "elr-plus" ? (manifest.Elr ?? new ElrOptions()).Resolve(manifest.Noise) : manifest.Elr,
             DivideMix = manifest.Method == "dividemix" ? (manifest.DivideMix ?? new DivideMixOptions()).Resolve(manifest.Noise, manifest.Encoder is not null) : manifest.DivideMix,
         };
         TrainingLoop.SeedForInitialisation(manifest.Training.Seed);
-        var method = MethodFactory.Create(manifest, train.Channels, train.ClassCount);
+        var method = MethodFactory.Create(manifest, train.Channels, train.ClassCount, train.Count);
         return new TrainingJob(manifest, train, test, labels, method);
     }
 
