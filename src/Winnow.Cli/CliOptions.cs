@@ -75,31 +75,52 @@ internal sealed class NoiseOptions
 /// <summary>Options of the shared training loop.</summary>
 internal sealed class TrainingLoopOptions
 {
-    private static readonly TrainingOptions D = new();
-    public Option<int> Epochs { get; } = new("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => D.Epochs };
-    public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => D.BatchSize };
-    public Option<string> Optimizer { get; } = new("--optimizer") { Description = "sgd (momentum, L2 weight decay) or adamw", DefaultValueFactory = _ => "sgd" };
-    public Option<double> LearningRate { get; } = new("--lr") { Description = "Base learning rate", DefaultValueFactory = _ => D.LearningRate };
-    public Option<double> Momentum { get; } = new("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => D.Momentum };
-    public Option<double> WeightDecay { get; } = new("--weight-decay") { Description = "Weight decay", DefaultValueFactory = _ => D.WeightDecay };
-    public Option<string> Schedule { get; } = new("--schedule") { Description = "Learning-rate schedule: cosine, step, multistep or constant", DefaultValueFactory = _ => "cosine" };
-    public Option<int[]> Milestones { get; } = new("--milestones") { Description = "multistep: epochs (0-based) at which the rate is multiplied by --gamma", AllowMultipleArgumentsPerToken = true };
-    public Option<double> Gamma { get; } = new("--gamma") { Description = "step, multistep: decay factor", DefaultValueFactory = _ => 0.1 };
-    public Option<int> StepSize { get; } = new("--step-size") { Description = "step: epochs between decays", DefaultValueFactory = _ => 30 };
-    public Option<int> WarmupEpochs { get; } = new("--warmup-epochs") { Description = "Epochs of linear learning-rate warm-up" };
-    public Option<string> Precision { get; } = new("--precision") { Description = "bf16 (mixed precision: bfloat16 compute, float32 weights) or fp32", DefaultValueFactory = _ => "bf16" };
-    public Option<int> Seed { get; } = new("--seed") { Description = "Seed of initialisation, shuffling and augmentation", DefaultValueFactory = _ => 0 };
-    public Option<int> CropPadding { get; } = new("--crop-padding") { Description = "Random-crop padding in pixels (0: no crop)", DefaultValueFactory = _ => D.CropPadding };
-    public Option<bool> NoFlip { get; } = new("--no-flip") { Description = "No random horizontal flips" };
-    public Option<int> Threads { get; } = new("--threads") { Description = "Torch threads (0: all cores)" };
-    public Option<bool> NoTrainEval { get; } = new("--no-train-eval") { Description = "Skip the per-epoch pass over the training set (train accuracy, memorisation)" };
+    private readonly TrainingOptions D;
+    public Option<int> Epochs { get; }
+    public Option<int> BatchSize { get; }
+    public Option<string> Optimizer { get; }
+    public Option<double> LearningRate { get; }
+    public Option<double> Momentum { get; }
+    public Option<double> WeightDecay { get; }
+    public Option<string> Schedule { get; }
+    public Option<int[]> Milestones { get; }
+    public Option<double> Gamma { get; }
+    public Option<int> StepSize { get; }
+    public Option<int> WarmupEpochs { get; }
+    public Option<string> Precision { get; }
+    public Option<int> Seed { get; }
+    public Option<int> CropPadding { get; }
+    public Option<bool> NoFlip { get; }
+    public Option<int> Threads { get; }
+    public Option<bool> NoTrainEval { get; }
+    public Option<int> LastEpochs { get; }
 
-    public TrainingLoopOptions(Command command)
+    public TrainingLoopOptions(Command command, TrainingOptions? defaults = null)
     {
+        D = defaults ?? new TrainingOptions();
+        Epochs = new("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => D.Epochs };
+        BatchSize = new("--batch-size") { Description = "Images per step", DefaultValueFactory = _ => D.BatchSize };
+        Optimizer = new("--optimizer") { Description = "sgd (momentum, L2 weight decay) or adamw", DefaultValueFactory = _ => D.Optimizer == OptimizerKind.AdamW ? "adamw" : "sgd" };
+        LearningRate = new("--lr") { Description = "Base learning rate", DefaultValueFactory = _ => D.LearningRate };
+        Momentum = new("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => D.Momentum };
+        WeightDecay = new("--weight-decay") { Description = "Weight decay", DefaultValueFactory = _ => D.WeightDecay };
+        Schedule = new("--schedule") { Description = "Learning-rate schedule: cosine, step, multistep or constant", DefaultValueFactory = _ => "cosine" };
+        Milestones = new("--milestones") { Description = "multistep: epochs (0-based) at which the rate is multiplied by --gamma", AllowMultipleArgumentsPerToken = true };
+        Gamma = new("--gamma") { Description = "step, multistep: decay factor", DefaultValueFactory = _ => 0.1 };
+        StepSize = new("--step-size") { Description = "step: epochs between decays", DefaultValueFactory = _ => 30 };
+        WarmupEpochs = new("--warmup-epochs") { Description = "Epochs of linear learning-rate warm-up", DefaultValueFactory = _ => D.Schedule.WarmupEpochs };
+        Precision = new("--precision") { Description = "bf16 (mixed precision: bfloat16 compute, float32 weights) or fp32", DefaultValueFactory = _ => D.Precision == Models.Precision.Float32 ? "fp32" : "bf16" };
+        Seed = new("--seed") { Description = "Seed of initialisation, shuffling and augmentation", DefaultValueFactory = _ => D.Seed };
+        CropPadding = new("--crop-padding") { Description = "Random-crop padding in pixels (0: no crop)", DefaultValueFactory = _ => D.CropPadding };
+        NoFlip = new("--no-flip") { Description = "No random horizontal flips" };
+        Threads = new("--threads") { Description = "Torch threads (0: all cores)" };
+        LastEpochs = new("--last-epochs") { Description = "How many final epochs the reported Last accuracy averages", DefaultValueFactory = _ => D.LastEpochs };
+        NoTrainEval = new("--no-train-eval") { Description = "Skip the per-epoch pass over the training set (train accuracy, memorisation)" };
+
         Optimizer.AcceptOnlyFromAmong("sgd", "adamw");
         Schedule.AcceptOnlyFromAmong("cosine", "step", "multistep", "constant");
         Precision.AcceptOnlyFromAmong("bf16", "fp32");
-        foreach (var o in new Option[] { Epochs, BatchSize, Optimizer, LearningRate, Momentum, WeightDecay, Schedule, Milestones, Gamma, StepSize, WarmupEpochs, Precision, Seed, CropPadding, NoFlip, Threads, NoTrainEval })
+        foreach (var o in new Option[] { Epochs, BatchSize, Optimizer, LearningRate, Momentum, WeightDecay, Schedule, Milestones, Gamma, StepSize, WarmupEpochs, Precision, Seed, CropPadding, NoFlip, Threads, NoTrainEval, LastEpochs })
             command.Options.Add(o);
     }
 
@@ -127,6 +148,7 @@ internal sealed class TrainingLoopOptions
             HorizontalFlip = !r.GetValue(NoFlip),
             Threads = r.GetValue(Threads),
             EvaluateTrainingSet = !r.GetValue(NoTrainEval),
+            LastEpochs = r.GetValue(LastEpochs),
         };
         options.Validate();
         return options;

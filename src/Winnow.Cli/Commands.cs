@@ -6,7 +6,9 @@ using Winnow.Analysis;
 using Winnow.Data;
 using Winnow.Methods;
 using Winnow.Models;
+using Winnow.SelfSupervised;
 using Winnow.Training;
+using static TorchSharp.torch;
 
 namespace Winnow.Cli;
 
@@ -22,8 +24,26 @@ internal static class Commands
         var noisyLabels = new Option<string?>("--noisy-labels") { Description = "Use a noisy-label CSV written by 'winnow noise make' (index,noisy_label,true_label) instead of making noise" };
         var outDir = new Option<string?>("--out") { Description = "Run folder to create (default: runs/<method>-<dataset>-<noise>-<time>)" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder from its last checkpoint; every other option is read from its options.json" };
+        var encoder = new Option<string?>("--encoder") { Description = "Start the encoder from this checkpoint (a 'winnow pretrain' run's last.ckpt: C2D's SimCLR initialisation); --model defaults to its architecture" };
+        var encoderMode = new Option<string>("--encoder-mode") { Description = "With --encoder: finetune (all layers train) or fixed (frozen encoder in eval mode, linear head trained)", DefaultValueFactory = _ => "finetune" };
+        encoderMode.AcceptOnlyFromAmong("finetune", "fixed");
+        var regLambda = new Option<double>("--reg-lambda") { Description = "ce-reg: weight of the representation regularizer", DefaultValueFactory = _ => new RepresentationRegularizerOptions().Lambda };
+        var regTemperature = new Option<double>("--reg-temperature") { Description = "ce-reg: InfoNCE temperature", DefaultValueFactory = _ => new RepresentationRegularizerOptions().Temperature };
+        var warmup = new Option<int?>("--warmup") { Description = "dividemix: warm-up epochs (default 10 from scratch, 5 with --encoder)" };
+        var lambdaU = new Option<double?>("--lambda-u") { Description = "dividemix: weight of the unlabeled loss (default by noise: 0 at 20% sym and asym, 25 at 50-80%, 50 at 90%)" };
+        var threshold = new Option<double?>("--p-threshold") { Description = "dividemix: clean-probability threshold (default 0.5; 0.6 at 90% noise)" };
+        var coDivide = new Option<string>("--co-divide") { Description = "dividemix: simultaneous (DivideMix) or sequential (C2D)", DefaultValueFactory = _ => "simultaneous" };
+        coDivide.AcceptOnlyFromAmong("simultaneous", "sequential");
+        var gmmIterations = new Option<int>("--gmm-iterations") { Description = "dividemix: EM iterations of the loss mixture (DivideMix 10, C2D 200)", DefaultValueFactory = _ => new DivideMixOptions().MixtureIterations };
         cmd.Options.Add(method);
         cmd.Options.Add(model);
+        cmd.Options.Add(encoder);
+        var elrBeta = new Option<double?>("--elr-beta") { Description = "elr, elr-plus: target momentum β (default 0.7 symmetric, 0.9 asymmetric)" };
+        var elrLambda = new Option<double?>("--elr-lambda") { Description = "elr, elr-plus: regularizer weight λ (default 3 symmetric, 1 asymmetric)" };
+        foreach (var o in new Option[] { warmup, lambdaU, threshold, coDivide, gmmIterations, elrBeta, elrLambda }) cmd.Options.Add(o);
+        cmd.Options.Add(encoderMode);
+        cmd.Options.Add(regLambda);
+        cmd.Options.Add(regTemperature);
         var dataset = new DatasetOptions(cmd);
         var noise = new NoiseOptions(cmd);
         cmd.Options.Add(noisyLabels);
@@ -32,20 +52,22 @@ internal static class Commands
         cmd.Options.Add(resume);
         cmd.SetAction((r, ct) => CliErrors.Run(() =>
         {
-            if (r.GetValue(resume) is { } resumeDir)
-            {
-                if (!File.Exists(Path.Combine(resumeDir, "options.json"))) throw new DataFormatException(resumeDir, "no options.json: not a Winnow run folder");
-                var folder = new RunFolder(resumeDir);
-                Console.WriteLine($"Resuming {folder.Path}");
-                var (resumed, result) = TrainingConsole.Run("train", p => TrainingJob.Resume(folder, p, ct));
-                resumed.Dispose();
-                TrainingConsole.PrintSummary(result.Summary, folder.Path);
-                return 0;
-            }
+            if (r.GetValue(resume) is { } resumeDir) return ResumeRun(resumeDir, ct);
+            string? encoderPath = r.GetValue(encoder);
             var manifest = new RunManifest
             {
                 Method = r.GetValue(method)!,
-                Model = r.GetValue(model)!,
+                Model = ChooseModel(r, model, encoderPath),
+                Encoder = encoderPath is null ? null : Path.GetFullPath(encoderPath),
+                EncoderMode = r.GetValue(encoderMode) == "fixed" ? EncoderMode.Fixed : EncoderMode.Finetune,
+                DivideMix = r.GetValue(method) == "dividemix" ? new DivideMixOptions
+                {
+                    WarmupEpochs = r.GetValue(warmup), LambdaU = r.GetValue(lambdaU), Threshold = r.GetValue(threshold),
+                    CoDivide = r.GetValue(coDivide) == "sequential" ? CoDivideOrder.Sequential : CoDivideOrder.Simultaneous,
+                    MixtureIterations = r.GetValue(gmmIterations),
+                } : null,
+                Elr = r.GetValue(method) is "elr" or "elr-plus" ? new ElrOptions { Beta = r.GetValue(elrBeta), Lambda = r.GetValue(elrLambda) } : null,
+                Regularizer = r.GetValue(method) == "ce-reg" ? new RepresentationRegularizerOptions { Lambda = r.GetValue(regLambda), Temperature = r.GetValue(regTemperature) } : null,
                 Dataset = dataset.Read(r),
                 Noise = noise.Read(r, r.GetValue(noisyLabels)),
                 Training = loop.Read(r),
@@ -57,7 +79,8 @@ internal static class Commands
             using var job = TrainingJob.Prepare(manifest);
             Console.WriteLine($"{job.Train.Name}: {job.Train.Count} training images, {job.Test.Count} test images, {job.Train.ClassCount} classes; labels: {job.Labels.Description}" +
                 (job.Labels.True is null ? "" : string.Create(CultureInfo.InvariantCulture, $" ({100 * job.Labels.Summarize().NoiseRate:F1}% wrong)")));
-            Console.WriteLine($"method {manifest.Method}, model {manifest.Model}, {manifest.Training.Epochs} epochs, {manifest.Training.Precision}, seed {manifest.Training.Seed}");
+            Console.WriteLine($"method {manifest.Method}, model {manifest.Model}, {manifest.Training.Epochs} epochs, {PrecisionName(manifest.Training.Precision)}, seed {manifest.Training.Seed}" +
+                (manifest.Encoder is null ? "" : $", encoder {manifest.Encoder} ({manifest.EncoderMode.ToString().ToLowerInvariant()})"));
             var folder2 = new RunFolder(outPath);
             var res = TrainingConsole.Run("train", p => job.Run(folder2, p, ct));
             TrainingConsole.PrintSummary(res.Summary, folder2.Path);
@@ -66,11 +89,127 @@ internal static class Commands
         return cmd;
     }
 
+    private static string PrecisionName(Precision p) => p == Precision.BFloat16 ? "bf16" : "fp32";
+
+    /// <summary>--model as given; without it, the architecture of the --encoder checkpoint's run, else the default.</summary>
+    private static string ChooseModel(ParseResult r, Option<string> model, string? encoderPath)
+    {
+        string? recorded = encoderPath is null ? null : EncoderCheckpoint.ArchitectureOf(encoderPath);
+        if (r.GetResult(model) is { Implicit: false }) return r.GetValue(model)!;
+        return recorded ?? r.GetValue(model)!;
+    }
+
     private static string DefaultRunFolder(RunManifest m)
     {
         string noise = m.Noise.File is not null ? "labels" : m.Noise.Kind == NoiseKind.None ? "clean"
             : string.Create(CultureInfo.InvariantCulture, $"{m.Noise.Kind.ToString().ToLowerInvariant()}{m.Noise.Rate * 100:0}");
         return Path.Combine("runs", $"{m.Method}-{m.Dataset.Kind.ToString().ToLowerInvariant()}-{noise}-{DateTime.Now:yyyyMMdd-HHmmss}");
+    }
+
+    /// <summary>Defaults of SimCLR pre-training on a 2-core CPU: batch 256, SGD lr 0.06 with one warm-up epoch and cosine decay, 20 epochs.</summary>
+    public static TrainingOptions PretrainDefaults { get; } = new()
+    {
+        Epochs = 20, BatchSize = 256, LearningRate = 0.06, Momentum = 0.9, WeightDecay = 5e-4,
+        Schedule = new LearningRateSchedule { Kind = ScheduleKind.Cosine, WarmupEpochs = 1 },
+    };
+
+    public static Command Pretrain()
+    {
+        var cmd = new Command("pretrain", "Self-supervised SimCLR pre-training on the training images (labels are never read); writes last.ckpt (encoder and projection head), metrics.csv with a kNN monitor, options.json");
+        var model = new Option<string>("--model") { Description = "Encoder: " + string.Join(", ", ModelFactory.Encoders.Keys), DefaultValueFactory = _ => ModelFactory.DefaultEncoder };
+        model.AcceptOnlyFromAmong([.. ModelFactory.Encoders.Keys]);
+        var d = new SimClrOptions();
+        var temperature = new Option<double>("--temperature") { Description = "NT-Xent temperature", DefaultValueFactory = _ => d.Temperature };
+        var projection = new Option<int>("--projection-dim") { Description = "Projection head output size", DefaultValueFactory = _ => d.ProjectionDimension };
+        var cropMin = new Option<double>("--crop-scale-min") { Description = "Smallest random-resized-crop area (fraction of the image)", DefaultValueFactory = _ => d.Augmentation.CropScaleMin };
+        var blur = new Option<double>("--blur") { Description = "Probability of Gaussian blur in a view (0: off)", DefaultValueFactory = _ => d.Augmentation.BlurProbability };
+        var outDir = new Option<string?>("--out") { Description = "Run folder to create (default: runs/simclr-<dataset>-<time>)" };
+        var resume = new Option<string?>("--resume") { Description = "Continue the pre-training run in this folder from its last checkpoint" };
+        cmd.Options.Add(model);
+        var dataset = new DatasetOptions(cmd);
+        var loop = new TrainingLoopOptions(cmd, PretrainDefaults);
+        foreach (var o in new Option[] { temperature, projection, cropMin, blur, outDir, resume }) cmd.Options.Add(o);
+        cmd.SetAction((r, ct) => CliErrors.Run(() =>
+        {
+            if (r.GetValue(resume) is { } resumeDir) return ResumeRun(resumeDir, ct);
+            var training = loop.Read(r) with { EvaluateTrainingSet = false };
+            var manifest = new RunManifest
+            {
+                Method = "simclr",
+                Model = r.GetValue(model)!,
+                Dataset = dataset.Read(r),
+                Training = training,
+                SimClr = new SimClrOptions
+                {
+                    Temperature = r.GetValue(temperature),
+                    ProjectionDimension = r.GetValue(projection),
+                    Augmentation = new SimClrAugmentation { CropScaleMin = r.GetValue(cropMin), BlurProbability = r.GetValue(blur) },
+                },
+                CommandLine = "winnow " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
+            };
+            if (manifest.SimClr.Temperature <= 0 || manifest.SimClr.ProjectionDimension < 1 || manifest.SimClr.Augmentation.CropScaleMin is <= 0 or > 1)
+                throw new WinnowException("--temperature must be positive, --projection-dim at least 1, --crop-scale-min in (0, 1]");
+            string outPath = r.GetValue(outDir) ?? Path.Combine("runs", $"simclr-{manifest.Dataset.Kind.ToString().ToLowerInvariant()}-{DateTime.Now:yyyyMMdd-HHmmss}");
+            if (File.Exists(Path.Combine(outPath, "options.json")))
+                throw new WinnowException($"{outPath} already holds a run; continue it with --resume {outPath} or choose another --out");
+            using var job = TrainingJob.Prepare(manifest);
+            Console.WriteLine($"{job.Train.Name}: {job.Train.Count} training images (labels not used), kNN monitor on {job.Test.Count} test images");
+            Console.WriteLine($"SimCLR, model {manifest.Model}, {training.Epochs} epochs, batch {training.BatchSize} x 2 views, {PrecisionName(training.Precision)}, seed {training.Seed}");
+            var folder = new RunFolder(outPath);
+            var res = TrainingConsole.Run("pretrain", p => job.Run(folder, p, ct));
+            TrainingConsole.PrintSummary(res.Summary, folder.Path, "kNN");
+            Console.WriteLine($"Encoder: {folder.LastCheckpoint}  (winnow train --encoder {folder.LastCheckpoint} ...)");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static int ResumeRun(string resumeDir, CancellationToken ct)
+    {
+        if (!File.Exists(Path.Combine(resumeDir, "options.json"))) throw new DataFormatException(resumeDir, "no options.json: not a Winnow run folder");
+        var folder = new RunFolder(resumeDir);
+        Console.WriteLine($"Resuming {folder.Path}");
+        bool knn = folder.ReadJson<RunManifest>(folder.OptionsFile).Method == "simclr";
+        var (resumed, result) = TrainingConsole.Run(knn ? "pretrain" : "train", p => TrainingJob.Resume(folder, p, ct));
+        resumed.Dispose();
+        TrainingConsole.PrintSummary(result.Summary, folder.Path, knn ? "kNN" : "test");
+        return 0;
+    }
+
+    public static Command Probe()
+    {
+        var cmd = new Command("probe", "Feature quality of an encoder with clean labels: linear-probe and weighted kNN (k = 200) test accuracy on frozen features");
+        var encoder = new Option<string>("--encoder") { Description = "Checkpoint holding the encoder (from 'winnow pretrain' or 'winnow train')", Required = true };
+        var epochs = new Option<int>("--epochs") { Description = "Linear-probe epochs over the training features", DefaultValueFactory = _ => new LinearProbeOptions().Epochs };
+        var precision = new Option<string>("--precision") { Description = "bf16 or fp32 feature extraction", DefaultValueFactory = _ => "bf16" };
+        precision.AcceptOnlyFromAmong("bf16", "fp32");
+        cmd.Options.Add(encoder);
+        cmd.Options.Add(epochs);
+        cmd.Options.Add(precision);
+        var data = new DatasetOptions(cmd);
+        cmd.SetAction((r, ct) => CliErrors.Run(() =>
+        {
+            string path = r.GetValue(encoder)!;
+            string model = EncoderCheckpoint.ArchitectureOf(path) ?? throw new DataFormatException(path, "no options.json beside the checkpoint says which architecture it is");
+            var spec = data.Read(r);
+            var train = spec.LoadTrain();
+            var test = spec.LoadTest(train);
+            using var net = ModelFactory.CreateEncoder(model, train.Channels);
+            EncoderCheckpoint.LoadInto(net, path);
+            net.eval();
+            var prec = TrainingLoopOptions.ParsePrecision(r.GetValue(precision));
+            Tensor Features(Tensor x)
+            {
+                using var _ = no_grad();
+                using var scope = NewDisposeScope();
+                return net.forward(Classifier.PrepareInput(x, prec)).to(ScalarType.Float32).MoveToOuterDisposeScope();
+            }
+            var result = LinearProbe.Run(Features, train, test, new LinearProbeOptions { Epochs = r.GetValue(epochs) }, cancellation: ct);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{train.Name} -> {test.Name}, {model} encoder from {path}: linear probe {100 * result.LinearAccuracy:F2}%, kNN (k=200) {100 * result.KnnAccuracy:F2}% ({result.Seconds:F0} s)"));
+            return 0;
+        }));
+        return cmd;
     }
 
     public static Command Noise()
@@ -208,16 +347,17 @@ internal static class Commands
         precision.AcceptOnlyFromAmong("fp32", "bf16");
         var steps = new Option<int>("--steps") { Description = "Timed steps (after 2 warm-up steps)", DefaultValueFactory = _ => 10 };
         var threads = new Option<int>("--threads") { Description = "Torch threads", DefaultValueFactory = _ => 2 };
-        foreach (var o in new Option[] { model, batch, size, channels, precision, steps, threads }) cmd.Options.Add(o);
+        var pretrain = new Option<bool>("--pretrain") { Description = "Measure a SimCLR pre-training step (two views per image; the figure is views per second)" };
+        foreach (var o in new Option[] { model, batch, size, channels, precision, steps, threads, pretrain }) cmd.Options.Add(o);
         cmd.SetAction((r, ct) => CliErrors.Run(() =>
         {
             var o = new ThroughputOptions(r.GetValue(model)!, r.GetValue(batch), r.GetValue(channels), r.GetValue(size),
-                TrainingLoopOptions.ParsePrecision(r.GetValue(precision)), r.GetValue(steps), r.GetValue(threads));
+                TrainingLoopOptions.ParsePrecision(r.GetValue(precision)), r.GetValue(steps), r.GetValue(threads), r.GetValue(pretrain));
             if (o.Batch < 1 || o.Steps < 1 || o.Threads < 1 || o.Size < 8 || o.Channels is not (1 or 3))
                 throw new WinnowException("--batch, --steps and --threads must be positive, --size at least 8, --channels 1 or 3");
             double rate = ThroughputBenchmark.TrainingImagesPerSecond(o, ct);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"winnow {o.Model} {o.Channels}x{o.Size}x{o.Size} batch {o.Batch} {(o.Precision == Precision.BFloat16 ? "bf16" : "fp32")} threads {o.Threads}: {rate:F1} img/s"));
+                $"winnow {(o.Pretraining ? "simclr " : "")}{o.Model} {o.Channels}x{o.Size}x{o.Size} batch {o.Batch}{(o.Pretraining ? " x 2 views" : "")} {PrecisionName(o.Precision)} threads {o.Threads}: {rate:F1} img/s"));
             return 0;
         }));
         return cmd;

@@ -3,6 +3,8 @@ using Winnow.Cli;
 
 var root = new RootCommand("winnow: train image classifiers from datasets whose labels are partly wrong");
 root.Subcommands.Add(Commands.Train());
+root.Subcommands.Add(Commands.Pretrain());
+root.Subcommands.Add(Commands.Probe());
 root.Subcommands.Add(Commands.Noise());
 root.Subcommands.Add(Commands.Eval());
 root.Subcommands.Add(Commands.Predict());

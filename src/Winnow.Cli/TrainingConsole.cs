@@ -16,7 +16,7 @@ internal static class TrainingConsole
     public static T Run<T>(string title, Func<IProgress<TrainingProgress>, T> work)
     {
         if (!AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
-            return work(new ImmediateProgress<TrainingProgress>(p => { if (p.Finished is { } m) Console.WriteLine(EpochLine(m, p.TotalEpochs)); }));
+            return work(new ImmediateProgress<TrainingProgress>(p => { if (p.Finished is { } m) Console.WriteLine(EpochLine(m, p.TotalEpochs, title)); }));
         T result = default!;
         AnsiConsole.Progress()
             .AutoClear(true)
@@ -29,7 +29,7 @@ internal static class TrainingConsole
                     task ??= ctx.AddTask(title, maxValue: (double)p.TotalEpochs * p.TotalSteps);
                     if (p.Finished is { } m)
                     {
-                        AnsiConsole.WriteLine(EpochLine(m, p.TotalEpochs));
+                        AnsiConsole.WriteLine(EpochLine(m, p.TotalEpochs, title));
                         task.Value = (double)p.Epoch * p.TotalSteps;
                     }
                     else
@@ -42,18 +42,21 @@ internal static class TrainingConsole
         return result;
     }
 
-    public static string EpochLine(EpochMetrics m, int totalEpochs)
+    /// <summary>One line per epoch; pre-training runs show their kNN monitor instead of classifier accuracies.</summary>
+    public static string EpochLine(EpochMetrics m, int totalEpochs, string title = "train")
     {
         var ci = CultureInfo.InvariantCulture;
         string Pct(double v) => double.IsNaN(v) ? "   -  " : (100 * v).ToString("F2", ci).PadLeft(6);
-        return string.Create(ci, $"epoch {m.Epoch.ToString(ci).PadLeft(3)}/{totalEpochs}  lr {m.LearningRate:F4}  loss {m.TrainLoss:F3}  test {Pct(m.TestAccuracy)}%  " +
-            $"train/noisy {Pct(m.TrainAccuracyNoisy)}%  train/true {Pct(m.TrainAccuracyTrue)}%  memorised {Pct(m.Memorization)}%  {m.Seconds:F1} s");
+        string head = string.Create(ci, $"epoch {m.Epoch.ToString(ci).PadLeft(3)}/{totalEpochs}  lr {m.LearningRate:F4}  loss {m.TrainLoss:F3}  ");
+        if (title == "pretrain") return head + string.Create(ci, $"kNN {Pct(m.TestAccuracy)}%  {m.Seconds:F1} s");
+        return head + string.Create(ci, $"test {Pct(m.TestAccuracy)}%  train/noisy {Pct(m.TrainAccuracyNoisy)}%  train/true {Pct(m.TrainAccuracyTrue)}%  memorised {Pct(m.Memorization)}%  {m.Seconds:F1} s");
     }
 
-    public static void PrintSummary(RunSummary s, string folder)
+    public static void PrintSummary(RunSummary s, string folder, string measure = "test")
     {
         var ci = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(ci, $"Best {100 * s.Best:F2}% (epoch {s.BestEpoch})   Last {100 * s.Last:F2}% (mean of the last {s.LastEpochs} epochs)   {s.Epochs} epochs in {s.Seconds / 60:F1} min"));
+        string what = measure == "test" ? "" : $" {measure}";
+        Console.WriteLine(string.Create(ci, $"Best{what} {100 * s.Best:F2}% (epoch {s.BestEpoch})   Last{what} {100 * s.Last:F2}% (mean of the last {s.LastEpochs} epochs)   Final{what} {100 * s.Final:F2}% (epoch {s.Epochs})   {s.Epochs} epochs in {s.Seconds / 60:F1} min"));
         Console.WriteLine($"Output: {folder}");
     }
 }

@@ -2,14 +2,18 @@ using System.Collections.Concurrent;
 
 namespace Winnow.Data;
 
-/// <summary>One mini-batch as plain arrays: normalised pixels (batch × C × H × W floats), labels and sample indices.</summary>
-/// <param name="Pixels">The normalised images, one after the other.</param>
+/// <summary>
+/// One mini-batch as plain arrays: normalised pixels, labels and sample indices. With several views per image the
+/// pixels hold view 0 of every image, then view 1 of every image, and so on (views × batch × C × H × W floats).
+/// </summary>
+/// <param name="Pixels">The normalised images, one after the other, view by view.</param>
 /// <param name="Labels">The label of each image (the training labels, possibly noisy).</param>
 /// <param name="Indices">Each image's index in the dataset.</param>
 /// <param name="Channels">Channels per image.</param>
 /// <param name="Height">Image height.</param>
 /// <param name="Width">Image width.</param>
-public sealed record HostBatch(float[] Pixels, long[] Labels, int[] Indices, int Channels, int Height, int Width)
+/// <param name="Views">Views per image.</param>
+public sealed record HostBatch(float[] Pixels, long[] Labels, int[] Indices, int Channels, int Height, int Width, int Views = 1)
 {
     /// <summary>Images in the batch.</summary>
     public int Count => Indices.Length;
@@ -26,8 +30,17 @@ public static class BatchStream
     /// with a generator seeded by <paramref name="seed"/>; the last, smaller batch is kept unless <paramref name="dropLast"/>.
     /// </summary>
     public static IEnumerable<HostBatch> Create(ImageDataset dataset, int[] labels, int[] order, int batchSize,
-        IImageTransform transform, int seed, bool dropLast = false, int prefetch = 3, CancellationToken cancellation = default)
+        IImageTransform transform, int seed, bool dropLast = false, int prefetch = 3, CancellationToken cancellation = default) =>
+        Create(dataset, labels, order, batchSize, [transform], seed, dropLast, prefetch, cancellation);
+
+    /// <summary>
+    /// Batches in which every image appears once per transform in <paramref name="views"/> (for example two random
+    /// SimCLR views, or a weak and two strong views). All randomness comes from one generator seeded by <paramref name="seed"/>.
+    /// </summary>
+    public static IEnumerable<HostBatch> Create(ImageDataset dataset, int[] labels, int[] order, int batchSize,
+        IReadOnlyList<IImageTransform> views, int seed, bool dropLast = false, int prefetch = 3, CancellationToken cancellation = default)
     {
+        if (views.Count == 0) throw new ArgumentException("at least one view is needed", nameof(views));
         int batches = dropLast ? order.Length / batchSize : (order.Length + batchSize - 1) / batchSize;
         if (batches == 0) yield break;
         using var queue = new BlockingCollection<HostBatch>(prefetch);
@@ -41,7 +54,7 @@ public static class BatchStream
                 for (int b = 0; b < batches; b++)
                 {
                     int start = b * batchSize, count = Math.Min(batchSize, order.Length - start);
-                    queue.Add(Build(dataset, labels, order.AsSpan(start, count), transform, rng), stop.Token);
+                    queue.Add(Build(dataset, labels, order.AsSpan(start, count), views, rng), stop.Token);
                 }
             }
             catch (OperationCanceledException) { }
@@ -60,19 +73,20 @@ public static class BatchStream
         }
     }
 
-    /// <summary>Builds one batch on the calling thread.</summary>
-    public static HostBatch Build(ImageDataset dataset, int[] labels, ReadOnlySpan<int> indices, IImageTransform transform, Random rng)
+    /// <summary>Builds one batch on the calling thread: image by image, each view in turn.</summary>
+    public static HostBatch Build(ImageDataset dataset, int[] labels, ReadOnlySpan<int> indices, IReadOnlyList<IImageTransform> views, Random rng)
     {
-        int size = dataset.ImageSize;
-        var pixels = new float[indices.Length * size];
-        var y = new long[indices.Length];
+        int size = dataset.ImageSize, n = indices.Length;
+        var pixels = new float[views.Count * n * size];
+        var y = new long[n];
         var idx = indices.ToArray();
-        for (int i = 0; i < idx.Length; i++)
+        for (int i = 0; i < n; i++)
         {
-            transform.Apply(dataset.Image(idx[i]), pixels.AsSpan(i * size, size), dataset.Channels, dataset.Height, dataset.Width, dataset.Normalization, rng);
+            for (int v = 0; v < views.Count; v++)
+                views[v].Apply(dataset.Image(idx[i]), pixels.AsSpan((v * n + i) * size, size), dataset.Channels, dataset.Height, dataset.Width, dataset.Normalization, rng);
             y[i] = labels[idx[i]];
         }
-        return new HostBatch(pixels, y, idx, dataset.Channels, dataset.Height, dataset.Width);
+        return new HostBatch(pixels, y, idx, dataset.Channels, dataset.Height, dataset.Width, views.Count);
     }
 
     /// <summary>The indices 0..n−1 shuffled by a generator seeded with <paramref name="seed"/>.</summary>

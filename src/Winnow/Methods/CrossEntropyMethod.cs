@@ -7,52 +7,34 @@ namespace Winnow.Methods;
 
 /// <summary>
 /// Plain cross-entropy on the (noisy) labels: the baseline every noise-robust method is compared with.
-/// One network, one optimiser, loss = CE(f(x), ỹ).
+/// One network, one optimiser, loss = CE(f(x), ỹ). With a frozen encoder (<see cref="Classifier.FrozenEncoder"/>)
+/// only the linear head trains: Cheng et al.'s fixed-encoder path.
 /// </summary>
-public sealed class CrossEntropyMethod : ITrainingMethod
+public sealed class CrossEntropyMethod : ClassifierTrainingMethod
 {
-    private readonly Classifier network;
     private readonly IOptimizer optimizer;
 
-    /// <summary>Trains <paramref name="network"/> with the optimiser the options describe.</summary>
-    public CrossEntropyMethod(Classifier network, TrainingOptions options)
-    {
-        this.network = network;
-        network.Precision = options.Precision;
+    /// <summary>Trains <paramref name="network"/> with the optimiser the options describe (over the parameters that require gradients).</summary>
+    public CrossEntropyMethod(Classifier network, TrainingOptions options) : base(network, options) =>
         optimizer = OptimizerFactory.Create(network.parameters(), options);
-    }
 
     /// <inheritdoc/>
-    public string Name => "ce";
-
-    /// <summary>The network being trained.</summary>
-    public Classifier Network => network;
+    public override string Name => "ce";
 
     /// <inheritdoc/>
-    public IReadOnlyList<(string Name, nn.Module Network)> Networks => [("net", network)];
+    public override IReadOnlyList<(string Name, nn.Module Network)> Networks => [("net", Network)];
 
     /// <inheritdoc/>
-    public IReadOnlyList<(string Name, IOptimizer Optimizer)> Optimizers => [("net", optimizer)];
+    public override IReadOnlyList<(string Name, IOptimizer Optimizer)> Optimizers => [("net", optimizer)];
 
     /// <inheritdoc/>
-    public double TrainStep(TrainingBatch batch, EpochContext context)
+    public override double TrainStep(TrainingBatch batch, EpochContext context)
     {
-        network.train();
+        Network.train();
         optimizer.ZeroGrad();
-        var loss = nn.functional.cross_entropy(network.forward(batch.Images), batch.Labels);
+        var loss = nn.functional.cross_entropy(Network.forward(batch.Images), batch.Labels);
         loss.backward();
         optimizer.Step();
         return loss.item<float>();
     }
-
-    /// <inheritdoc/>
-    public Tensor PredictLogits(Tensor images)
-    {
-        network.eval();
-        using var _ = no_grad();
-        return network.forward(images);
-    }
-
-    /// <inheritdoc/>
-    public void Dispose() => network.Dispose();
 }

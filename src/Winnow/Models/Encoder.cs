@@ -55,11 +55,43 @@ public sealed class Classifier : nn.Module<Tensor, Tensor>
     /// <summary>Precision of the forward pass; bfloat16 casts the input and keeps parameters in float32.</summary>
     public Precision Precision { get; set; } = Precision.Float32;
 
+    /// <summary>
+    /// Freezes the encoder (Cheng et al.'s fixed-encoder path): its parameters stop requiring gradients, it stays in
+    /// eval mode (batch-norm statistics frozen) even when the classifier trains, and its forward pass runs without
+    /// autograd, so only the head learns.
+    /// </summary>
+    public bool FrozenEncoder
+    {
+        get => frozen;
+        set
+        {
+            frozen = value;
+            foreach (var p in encoder.parameters()) p.requires_grad = !value;
+            if (value) encoder.eval();
+        }
+    }
+
+    private bool frozen;
+
+    /// <inheritdoc/>
+    public override void train(bool on = true)
+    {
+        base.train(on);
+        if (frozen) encoder.eval();
+    }
+
+    private Tensor EncoderForward(Tensor input)
+    {
+        if (!frozen) return encoder.forward(input);
+        using var _ = no_grad();
+        return encoder.forward(input);
+    }
+
     /// <summary>Features of the input (float32).</summary>
     public Tensor Features(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return encoder.forward(PrepareInput(x)).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return EncoderForward(PrepareInput(x)).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -73,13 +105,15 @@ public sealed class Classifier : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return head.forward(encoder.forward(PrepareInput(x))).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return head.forward(EncoderForward(PrepareInput(x))).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The input in the compute dtype and, for convolutions, the channels-last layout.</summary>
-    private Tensor PrepareInput(Tensor x)
+    private Tensor PrepareInput(Tensor x) => PrepareInput(x, Precision);
+
+    /// <summary>Images in the compute dtype of <paramref name="precision"/> and, when <see cref="ChannelsLast"/>, the NHWC layout.</summary>
+    public static Tensor PrepareInput(Tensor x, Precision precision)
     {
-        var input = Precision == Precision.BFloat16 ? x.to(ScalarType.BFloat16) : x;
+        var input = precision == Precision.BFloat16 ? x.to(ScalarType.BFloat16) : x;
         return ChannelsLast ? input.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2) : input;
     }
 }

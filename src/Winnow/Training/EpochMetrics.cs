@@ -89,14 +89,16 @@ public sealed record EpochMetrics
 /// <param name="LastEpochs">How many epochs <paramref name="Last"/> averages (fewer when the run is shorter than asked).</param>
 /// <param name="Epochs">Epochs run.</param>
 /// <param name="Seconds">Total seconds.</param>
-public sealed record RunSummary(double Best, int BestEpoch, double Last, int LastEpochs, int Epochs, double Seconds)
+/// <param name="Final">Test accuracy after the last epoch: the model the run leaves behind. On runs of a few epochs
+/// "Last" averages most of the run, early epochs included, so the two differ.</param>
+public sealed record RunSummary(double Best, int BestEpoch, double Last, int LastEpochs, int Epochs, double Seconds, double Final)
 {
     /// <summary>Computes Best and Last from the epoch rows.</summary>
     public static RunSummary From(IReadOnlyList<EpochMetrics> rows, int lastEpochs)
     {
-        if (rows.Count == 0) return new RunSummary(double.NaN, 0, double.NaN, 0, 0, 0);
+        if (rows.Count == 0) return new RunSummary(double.NaN, 0, double.NaN, 0, 0, 0, double.NaN);
         var best = rows.MaxBy(r => r.TestAccuracy)!;
         int k = Math.Min(lastEpochs, rows.Count);
-        return new RunSummary(best.TestAccuracy, best.Epoch, rows.TakeLast(k).Average(r => r.TestAccuracy), k, rows.Count, rows.Sum(r => r.Seconds));
+        return new RunSummary(best.TestAccuracy, best.Epoch, rows.TakeLast(k).Average(r => r.TestAccuracy), k, rows.Count, rows.Sum(r => r.Seconds), rows[^1].TestAccuracy);
     }
 }

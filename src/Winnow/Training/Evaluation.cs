@@ -32,6 +32,28 @@ public sealed record DatasetPredictions(float[] Probabilities, int[] Predicted, 
 /// <summary>Runs a model over a dataset in batches.</summary>
 public static class Evaluation
 {
+    /// <summary>The features of every sample of <paramref name="dataset"/> (un-augmented), as one (N, d) float32 tensor.</summary>
+    public static Tensor FeatureMatrix(Func<Tensor, Tensor> features, ImageDataset dataset, int batchSize = 500, CancellationToken cancellation = default)
+    {
+        var order = Enumerable.Range(0, dataset.Count).ToArray();
+        var parts = new List<Tensor>();
+        using var _ = no_grad();
+        try
+        {
+            foreach (var batch in BatchStream.Create(dataset, dataset.Labels, order, batchSize, NormalizeOnly.Instance, 0, cancellation: cancellation))
+            {
+                using var scope = NewDisposeScope();
+                var x = tensor(batch.Pixels, [batch.Count, batch.Channels, batch.Height, batch.Width]);
+                parts.Add(features(x).to(ScalarType.Float32).contiguous().MoveToOuterDisposeScope());
+            }
+            return cat(parts, 0);
+        }
+        finally
+        {
+            foreach (var p in parts) p.Dispose();
+        }
+    }
+
     /// <summary>Predicts every sample of <paramref name="dataset"/> with <paramref name="logits"/> (called under no-grad).</summary>
     public static DatasetPredictions Predict(Func<Tensor, Tensor> logits, ImageDataset dataset, int batchSize = 500, CancellationToken cancellation = default)
     {

@@ -5,10 +5,70 @@ using static TorchSharp.torch;
 namespace Winnow.Training;
 
 /// <summary>One mini-batch on the compute device.</summary>
-/// <param name="Images">Normalised images, (N, C, H, W) float32.</param>
+/// <param name="AllViews">Every view of every image, view-major: (views·N, C, H, W) float32.</param>
+/// <param name="ViewCount">Views per image, as the method's <see cref="ITrainingMethod.TrainViews"/> asked.</param>
 /// <param name="Labels">Training (possibly noisy) labels, (N) int64.</param>
 /// <param name="Indices">Each image's index in the training set.</param>
-public sealed record TrainingBatch(Tensor Images, Tensor Labels, int[] Indices);
+public sealed record TrainingBatch(Tensor AllViews, int ViewCount, Tensor Labels, int[] Indices)
+{
+    /// <summary>The phase of the epoch this batch belongs to (see <see cref="BatchPlan"/>); 0 for single-pass methods.</summary>
+    public int Phase { get; init; }
+
+    /// <summary>0-based step within the phase.</summary>
+    public int Step { get; init; }
+
+    /// <summary>Steps in the phase.</summary>
+    public int PhaseSteps { get; init; }
+
+    /// <summary>The companion batch drawn alongside this one (DivideMix's unlabeled batch), if the plan has a companion pool.</summary>
+    public TrainingBatch? Companion { get; init; }
+
+    /// <summary>Images in the batch.</summary>
+    public int Count => Indices.Length;
+
+    /// <summary>The first view, (N, C, H, W).</summary>
+    public Tensor Images => ViewCount == 1 ? AllViews : View(0);
+
+    /// <summary>View <paramref name="v"/> of every image, (N, C, H, W).</summary>
+    public Tensor View(int v) => AllViews.narrow(0, (long)v * Count, Count);
+}
+
+/// <summary>A second stream of batches drawn in step with a plan's main batches, from a pool of samples.</summary>
+/// <param name="Pool">Sample indices to draw from; reshuffled whenever it runs out.</param>
+/// <param name="BatchSize">Images per companion batch.</param>
+/// <param name="Views">Views per image.</param>
+public sealed record CompanionPlan(int[] Pool, int BatchSize, IReadOnlyList<IImageTransform> Views);
+
+/// <summary>
+/// One pass of an epoch: the samples to visit in order, in batches of <see cref="BatchSize"/> with the given views,
+/// and optionally a companion stream. Methods that train two networks on different subsets (DivideMix) plan an
+/// epoch as several phases; the loop runs them one after another.
+/// </summary>
+/// <param name="Order">Sample indices in visiting order.</param>
+/// <param name="BatchSize">Images per batch.</param>
+/// <param name="Views">Views per image.</param>
+/// <param name="Phase">0-based phase number within the epoch.</param>
+/// <param name="PhaseCount">Phases in the epoch (for progress estimates).</param>
+/// <param name="Companion">A companion stream, or null.</param>
+/// <param name="DropLast">Whether a last, smaller batch is dropped.</param>
+public sealed record BatchPlan(int[] Order, int BatchSize, IReadOnlyList<IImageTransform> Views, int Phase = 0, int PhaseCount = 1,
+    CompanionPlan? Companion = null, bool DropLast = false)
+{
+    /// <summary>Batches in the phase.</summary>
+    public int StepCount => DropLast ? Order.Length / BatchSize : (Order.Length + BatchSize - 1) / BatchSize;
+}
+
+/// <summary>How the training loop measures a method after each epoch.</summary>
+public enum EvaluationKind
+{
+    /// <summary>Test accuracy of <see cref="ITrainingMethod.PredictLogits"/>, and accuracy and memorisation on the training set.</summary>
+    Classification,
+    /// <summary>
+    /// Self-supervised methods without a classifier: "test accuracy" is the weighted kNN accuracy (k = 200, cosine) of
+    /// <see cref="ITrainingMethod.Features"/> on the test set against the training set's labels, a monitor only.
+    /// </summary>
+    FeatureKnn,
+}
 
 /// <summary>What a method sees of the run at the start of an epoch and at each step.</summary>
 /// <param name="Epoch">0-based epoch.</param>
@@ -37,6 +97,28 @@ public interface ITrainingMethod : IDisposable
 
     /// <summary>Called before the epoch's first step.</summary>
     void BeginEpoch(EpochContext context) { }
+
+    /// <summary>
+    /// The views the loop makes of each training image, given the loop's standard augmentation (random crop and
+    /// flip): one weak view by default.
+    /// </summary>
+    IReadOnlyList<IImageTransform> TrainViews(IImageTransform standard) => [standard];
+
+    /// <summary>
+    /// The epoch's passes, produced lazily so that a later phase can depend on what an earlier one trained (C2D's
+    /// sequential co-divide). Null (the default) is one pass over the whole training set, shuffled, in batches of the
+    /// options' size, with <see cref="TrainViews"/>.
+    /// </summary>
+    IEnumerable<BatchPlan>? PlanEpoch(EpochContext context, IImageTransform standard) => null;
+
+    /// <summary>How the loop evaluates the method.</summary>
+    EvaluationKind Evaluation => EvaluationKind.Classification;
+
+    /// <summary>Encoder features for evaluation (eval mode, no gradients), float32 (N, d).</summary>
+    Tensor Features(Tensor images) => throw new NotSupportedException($"method '{Name}' exposes no features");
+
+    /// <summary>Method-specific figures of the finished epoch, written as extra metrics.csv columns.</summary>
+    IReadOnlyDictionary<string, double> EpochFigures() => new Dictionary<string, double>();
 
     /// <summary>Trains on one batch and returns the loss value.</summary>
     double TrainStep(TrainingBatch batch, EpochContext context);

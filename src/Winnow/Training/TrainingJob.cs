@@ -2,6 +2,7 @@ using System.Reflection;
 using Winnow.Data;
 using Winnow.Methods;
 using Winnow.Models;
+using Winnow.SelfSupervised;
 
 namespace Winnow.Training;
 
@@ -20,6 +21,24 @@ public sealed record RunManifest
     /// <summary>The encoder architecture.</summary>
     public string Model { get; init; } = ModelFactory.DefaultEncoder;
 
+    /// <summary>A checkpoint whose encoder starts the network (C2D: a SimCLR pre-training run's last.ckpt); null starts from random weights.</summary>
+    public string? Encoder { get; init; }
+
+    /// <summary>With <see cref="Encoder"/>: train every layer, or keep the encoder fixed and train the linear head only.</summary>
+    public EncoderMode EncoderMode { get; init; } = EncoderMode.Finetune;
+
+    /// <summary>SimCLR's options, for pre-training runs.</summary>
+    public SimClrOptions? SimClr { get; init; }
+
+    /// <summary>DivideMix's options, for the dividemix method, with the per-setting values resolved when the run starts.</summary>
+    public DivideMixOptions? DivideMix { get; init; }
+
+    /// <summary>ELR's and ELR+'s options, with β and λ resolved when the run starts.</summary>
+    public ElrOptions? Elr { get; init; }
+
+    /// <summary>The representation regularizer's options, for the ce-reg method.</summary>
+    public RepresentationRegularizerOptions? Regularizer { get; init; }
+
     /// <summary>The images.</summary>
     public DatasetSpec Dataset { get; init; } = new();
 
@@ -34,6 +53,9 @@ public sealed record RunManifest
 
     /// <summary>The class names of the training set (filled in when the run starts).</summary>
     public string[]? ClassNames { get; init; }
+
+    /// <summary>Training images (filled in when the run starts).</summary>
+    public int? SampleCount { get; init; }
 
     /// <summary>Channels, height and width of the images (filled in when the run starts).</summary>
     public int[]? InputShape { get; init; }
@@ -73,9 +95,16 @@ public sealed class TrainingJob : IDisposable
         var train = manifest.Dataset.LoadTrain();
         var test = manifest.Dataset.LoadTest(train);
         var labels = labelsOverride?.Invoke(train) ?? manifest.Noise.Create(train, trueLabelsKnown: manifest.Dataset.LabelFile is null);
-        manifest = manifest with { ClassNames = train.ClassNames.ToArray(), InputShape = [train.Channels, train.Height, train.Width] };
+        manifest = manifest with
+        {
+            ClassNames = train.ClassNames.ToArray(),
+            InputShape = [train.Channels, train.Height, train.Width],
+            SampleCount = train.Count,
+            Elr = manifest.Method is "elr" or "elr-plus" ? (manifest.Elr ?? new ElrOptions()).Resolve(manifest.Noise) : manifest.Elr,
+            DivideMix = manifest.Method == "dividemix" ? (manifest.DivideMix ?? new DivideMixOptions()).Resolve(manifest.Noise, manifest.Encoder is not null) : manifest.DivideMix,
+        };
         TrainingLoop.SeedForInitialisation(manifest.Training.Seed);
-        var method = MethodFactory.Create(manifest.Method, manifest.Model, train.Channels, train.ClassCount, manifest.Training);
+        var method = MethodFactory.Create(manifest, train.Channels, train.ClassCount, train.Count);
         return new TrainingJob(manifest, train, test, labels, method);
     }
 
@@ -83,7 +112,7 @@ public sealed class TrainingJob : IDisposable
     public TrainingResult Run(RunFolder folder, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         folder.WriteJson(folder.OptionsFile, Manifest);
-        Labels.Save(folder.NoisyLabelsFile);
+        if (Method.Evaluation == EvaluationKind.Classification) Labels.Save(folder.NoisyLabelsFile);
         return new TrainingLoop(Manifest.Training).Run(Method, Train, Labels, Test, folder, null, progress, cancellation);
     }
 
@@ -91,7 +120,7 @@ public sealed class TrainingJob : IDisposable
     public static (TrainingJob Job, TrainingResult Result) Resume(RunFolder folder, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         var manifest = folder.ReadJson<RunManifest>(folder.OptionsFile);
-        var job = Prepare(manifest, train => NoisyLabelSet.Load(folder.NoisyLabelsFile, train.Count, train.ClassCount));
+        var job = Prepare(manifest, File.Exists(folder.NoisyLabelsFile) ? train => NoisyLabelSet.Load(folder.NoisyLabelsFile, train.Count, train.ClassCount) : null);
         using var checkpoint = File.Exists(folder.LastCheckpoint) ? Checkpoint.Load(folder.LastCheckpoint) : null;
         var result = new TrainingLoop(manifest.Training).Run(job.Method, job.Train, job.Labels, job.Test, folder, checkpoint, progress, cancellation);
         return (job, result);
@@ -108,7 +137,7 @@ public sealed class TrainingJob : IDisposable
         if (manifest.InputShape is not { Length: 3 } || manifest.ClassNames is null)
             throw new DataFormatException(folder.OptionsFile, "lacks inputShape or classNames; expected the options.json of a Winnow run");
         using var checkpoint = Checkpoint.Load(checkpointPath);
-        var method = MethodFactory.Create(manifest.Method, manifest.Model, manifest.InputShape[0], manifest.ClassNames.Length, manifest.Training);
+        var method = MethodFactory.Create(manifest, manifest.InputShape[0], manifest.ClassNames.Length, initialiseEncoder: false);
         TrainingLoop.RestoreFrom(method, checkpoint);
         return (manifest, method);
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using TorchSharp;
+using Winnow.Analysis;
 using Winnow.Data;
 using static TorchSharp.torch;
 
@@ -64,7 +65,7 @@ public sealed class TrainingLoop
 
         IImageTransform augment = options.CropPadding > 0 || options.HorizontalFlip
             ? new RandomCropFlip(options.CropPadding, options.HorizontalFlip) : NormalizeOnly.Instance;
-        int stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        var views = method.TrainViews(augment);
         var mislabeled = Enumerable.Range(0, labels.Count).Where(labels.IsMislabeled).ToArray();
 
         for (int epoch = startEpoch; epoch < options.Epochs; epoch++)
@@ -79,30 +80,53 @@ public sealed class TrainingLoop
 
             double lossSum = 0;
             int steps = 0;
-            var order = BatchStream.Shuffled(train.Count, SeedOf(options.Seed, epoch, 1));
-            foreach (var hb in BatchStream.Create(train, labels.Noisy, order, options.BatchSize, augment, SeedOf(options.Seed, epoch, 2), cancellation: cancellation))
+            var plans = method.PlanEpoch(context, augment)
+                ?? [new BatchPlan(BatchStream.Shuffled(train.Count, SeedOf(options.Seed, epoch, 1)), options.BatchSize, views)];
+            foreach (var plan in plans)
             {
-                using var scope = NewDisposeScope();
-                var batch = new TrainingBatch(tensor(hb.Pixels, [hb.Count, hb.Channels, hb.Height, hb.Width]), tensor(hb.Labels), hb.Indices);
-                double loss = method.TrainStep(batch, context);
-                if (!double.IsFinite(loss))
-                    throw new WinnowException($"the training loss became {loss} at epoch {epoch + 1}, step {steps + 1}; lower the learning rate");
-                lossSum += loss;
-                steps++;
-                progress?.Report(new TrainingProgress(epoch + 1, options.Epochs, steps, stepsPerEpoch, lossSum / steps, null));
+                int phaseSteps = plan.StepCount;
+                int stepsBefore = steps;
+                using var companion = plan.Companion is null ? null
+                    : CompanionBatches(train, labels.Noisy, plan.Companion, phaseSteps, SeedOf(options.Seed, epoch, 21 + 2 * plan.Phase), cancellation).GetEnumerator();
+                int phaseStep = 0;
+                // Phase 0 keeps the seed stream of the single-phase loop, so plain methods are unaffected by phases.
+                int augmentSeed = SeedOf(options.Seed, epoch, plan.Phase == 0 ? 2 : 20 + 2 * plan.Phase);
+                foreach (var hb in BatchStream.Create(train, labels.Noisy, plan.Order, plan.BatchSize, plan.Views, augmentSeed, plan.DropLast, cancellation: cancellation))
+                {
+                    using var scope = NewDisposeScope();
+                    TrainingBatch? companionBatch = null;
+                    if (companion is not null && companion.MoveNext()) companionBatch = ToDevice(companion.Current);
+                    var batch = ToDevice(hb) with { Phase = plan.Phase, Step = phaseStep, PhaseSteps = phaseSteps, Companion = companionBatch };
+                    double loss = method.TrainStep(batch, context);
+                    if (!double.IsFinite(loss))
+                        throw new WinnowException($"the training loss became {loss} at epoch {epoch + 1}, step {steps + 1}; lower the learning rate");
+                    lossSum += loss;
+                    steps++;
+                    phaseStep++;
+                    int estimated = stepsBefore + phaseSteps * (plan.PhaseCount - plan.Phase);
+                    progress?.Report(new TrainingProgress(epoch + 1, options.Epochs, steps, Math.Max(estimated, steps), lossSum / steps, null));
+                }
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
 
-            var testPred = Evaluation.Predict(method.PredictLogits, test, cancellation: cancellation);
             var row = new EpochMetrics
             {
                 Epoch = epoch + 1,
                 LearningRate = lr,
                 TrainLoss = lossSum / Math.Max(1, steps),
-                TestAccuracy = testPred.Accuracy(test.Labels),
                 TrainSeconds = trainSeconds,
+                Extra = method.EpochFigures(),
             };
-            if (options.EvaluateTrainingSet)
+            if (method.Evaluation == EvaluationKind.FeatureKnn)
+            {
+                // A monitor only: the memory bank's labels are the dataset's own, never used for training.
+                using var trainFeatures = Evaluation.FeatureMatrix(method.Features, train, cancellation: cancellation);
+                using var testFeatures = Evaluation.FeatureMatrix(method.Features, test, cancellation: cancellation);
+                row = row with { TestAccuracy = KnnClassifier.Accuracy(trainFeatures, train.Labels, train.ClassCount, testFeatures, test.Labels, options.KnnNeighbours, options.KnnTemperature) };
+            }
+            else
+                row = row with { TestAccuracy = Evaluation.Predict(method.PredictLogits, test, cancellation: cancellation).Accuracy(test.Labels) };
+            if (options.EvaluateTrainingSet && method.Evaluation == EvaluationKind.Classification)
             {
                 var trainPred = Evaluation.Predict(method.PredictLogits, train, cancellation: cancellation);
                 row = row with
@@ -126,11 +150,34 @@ public sealed class TrainingLoop
                 rows[^1] = row;
                 EpochMetrics.WriteCsv(output.MetricsFile, rows);
             }
-            progress?.Report(new TrainingProgress(epoch + 1, options.Epochs, steps, stepsPerEpoch, row.TrainLoss, row));
+            progress?.Report(new TrainingProgress(epoch + 1, options.Epochs, steps, steps, row.TrainLoss, row));
         }
         var summary = RunSummary.From(rows, options.LastEpochs);
         output?.WriteJson(output.SummaryFile, summary);
         return new TrainingResult(rows, summary);
+    }
+
+    private static TrainingBatch ToDevice(HostBatch hb) =>
+        new(tensor(hb.Pixels, [hb.Views * hb.Count, hb.Channels, hb.Height, hb.Width]), hb.Views, tensor(hb.Labels), hb.Indices);
+
+    /// <summary>
+    /// <paramref name="count"/> full batches drawn from the companion pool, reshuffled each time the pool runs out
+    /// (DivideMix's unlabeled loader, which is restarted when exhausted).
+    /// </summary>
+    private static IEnumerable<HostBatch> CompanionBatches(ImageDataset train, int[] labels, CompanionPlan plan, int count, int seed, CancellationToken cancellation)
+    {
+        if (plan.Pool.Length == 0 || count == 0) return [];
+        var order = new int[count * plan.BatchSize];
+        var rng = new Random(seed);
+        for (int filled = 0; filled < order.Length;)
+        {
+            var round = (int[])plan.Pool.Clone();
+            rng.Shuffle(round);
+            int take = Math.Min(round.Length, order.Length - filled);
+            Array.Copy(round, 0, order, filled, take);
+            filled += take;
+        }
+        return BatchStream.Create(train, labels, order, plan.BatchSize, plan.Views, rng.Next(), cancellation: cancellation);
     }
 
     /// <summary>Writes the method's networks, optimisers and extra state, with the number of completed epochs.</summary>

@@ -98,6 +98,12 @@ public sealed record TrainingOptions
     /// <summary>Evaluate the un-augmented training set after each epoch (accuracy against noisy and true labels, memorisation).</summary>
     public bool EvaluateTrainingSet { get; init; } = true;
 
+    /// <summary>Neighbours of the weighted kNN monitor of self-supervised methods (200, as C2D's and Cheng et al.'s monitors).</summary>
+    public int KnnNeighbours { get; init; } = 200;
+
+    /// <summary>Temperature of the kNN monitor's weights exp(similarity / t).</summary>
+    public double KnnTemperature { get; init; } = 0.5;
+
     /// <summary>How many final epochs "Last" averages (10 in the seeds' papers).</summary>
     public int LastEpochs { get; init; } = 10;
 

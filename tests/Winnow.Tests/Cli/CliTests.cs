@@ -92,6 +92,36 @@ public class CliTests
     }
 
     [Fact]
+    public void PretrainProbeAndTrainFromTheEncoder()
+    {
+        string train = BarsFolder(256, 1), test = BarsFolder(64, 2);
+        string ssl = Path.Combine(TestData.TempDir(), "ssl");
+        var (code, stdout, err) = Winnow("pretrain", "--dataset", "folder", "--data", train, "--test-data", test, "--channels", "1",
+            "--epochs", "2", "--batch-size", "32", "--precision", "fp32", "--out", ssl);
+        Assert.True(code == 0, err);
+        Assert.Equal(2, stdout.Split('\n').Count(l => l.StartsWith("epoch ") && l.Contains("kNN")));
+        Assert.Contains("Best kNN", stdout);
+        Assert.False(File.Exists(Path.Combine(ssl, "noisy_labels.csv")));
+        string encoder = Path.Combine(ssl, "last.ckpt");
+
+        var (probeCode, probeOut, probeErr) = Winnow("probe", "--encoder", encoder, "--dataset", "folder", "--data", train, "--test-data", test, "--channels", "1", "--epochs", "5");
+        Assert.True(probeCode == 0, probeErr);
+        Assert.Matches(@"linear probe \d+\.\d\d%, kNN \(k=200\) \d+\.\d\d%", probeOut);
+
+        string run = Path.Combine(TestData.TempDir(), "fixed");
+        var (trainCode, trainOut, trainErr) = Winnow("train", "--dataset", "folder", "--data", train, "--test-data", test, "--channels", "1",
+            "--encoder", encoder, "--encoder-mode", "fixed", "--optimizer", "adamw", "--lr", "0.01", "--weight-decay", "0",
+            "--noise", "symmetric", "--noise-rate", "0.5", "--epochs", "2", "--batch-size", "32", "--precision", "fp32", "--out", run);
+        Assert.True(trainCode == 0, trainErr);
+        Assert.Contains("(fixed)", trainOut);
+        Assert.Contains("\"encoderMode\": \"fixed\"", File.ReadAllText(Path.Combine(run, "options.json")));
+
+        var (missingCode, _, missingErr) = Winnow("train", "--dataset", "folder", "--data", train, "--test-data", test, "--encoder", "/nonexistent.ckpt");
+        Assert.Equal(2, missingCode);
+        Assert.Equal("winnow: error: /nonexistent.ckpt: checkpoint not found", missingErr.Trim());
+    }
+
+    [Fact]
     public void BadLabelFileRowIsNamed()
     {
         string train = BarsFolder(8, 1);

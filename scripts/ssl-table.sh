@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Issue 3's measurements on Fashion-MNIST: one SimCLR pre-training, its linear probe, then at 50, 80 and 90%
+# symmetric noise (true class included): a linear head on the fixed encoder, fine-tuning from the encoder,
+# ce-reg from the encoder, and cross-entropy from scratch. Prints a Markdown table at the end.
+# Usage: scripts/ssl-table.sh [OUTDIR] [extra 'winnow pretrain' options]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-runs/ssl-table}; shift || true
+W="dotnet artifacts/winnow/Winnow.Cli.dll"
+dotnet publish src/Winnow.Cli -c Release -o artifacts/winnow --nologo -v quiet -clp:ErrorsOnly
+mkdir -p "$out"
+if [ ! -f "$out/simclr/summary.json" ]; then
+  if [ -f "$out/simclr/options.json" ]; then $W pretrain --resume "$out/simclr"; else $W pretrain --out "$out/simclr" "$@"; fi
+fi
+encoder="$out/simclr/last.ckpt"
+[ -f "$out/probe.txt" ] || $W probe --encoder "$encoder" | tee "$out/probe.txt"
+run() { # name, then 'winnow train' options
+  local dir="$out/$1"; shift
+  if [ -f "$dir/summary.json" ]; then return; fi
+  if [ -f "$dir/options.json" ]; then $W train --resume "$dir"; else $W train --out "$dir" "$@"; fi
+}
+for rate in 0.5 0.8 0.9; do
+  r=${rate#0.}
+  run "fixed-$r"    --noise symmetric --noise-rate "$rate" --encoder "$encoder" --encoder-mode fixed --optimizer adamw --lr 1e-3 --weight-decay 0
+  run "finetune-$r" --noise symmetric --noise-rate "$rate" --encoder "$encoder"
+  run "cereg-$r"    --noise symmetric --noise-rate "$rate" --encoder "$encoder" --method ce-reg
+  run "ce-$r"       --noise symmetric --noise-rate "$rate"
+done
+cat "$out/probe.txt"
+python3 scripts/summarize-runs.py "$out"/fixed-* "$out"/finetune-* "$out"/cereg-* "$out"/ce-*

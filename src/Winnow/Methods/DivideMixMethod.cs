@@ -1,0 +1,324 @@
+using TorchSharp;
+using Winnow.Data;
+using Winnow.Detection;
+using Winnow.Models;
+using Winnow.Training;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Winnow.Methods;
+
+/// <summary>
+/// DivideMix (Li, Socher and Hoi, ICLR 2020), with C2D's options. Two networks warm up with cross-entropy; then, each
+/// epoch, each network's per-sample losses on the un-augmented training set are min-max normalised, (at high noise)
+/// averaged over recent epochs, and fitted by a two-component Gaussian mixture whose lower-mean posterior is the
+/// clean probability w. Each network trains on the split of the other (co-divide): samples with w above τ are
+/// labeled, the rest unlabeled. A step co-refines the labels of the labeled batch (w·y + (1 − w)·prediction,
+/// sharpened), co-guesses the unlabeled batch's labels from both networks (sharpened), mixes all rows with one
+/// λ′ = max(λ, 1 − λ), λ ~ Beta(α, α), and minimises L_x + λ_u(t)·L_u + KL(uniform ‖ mean prediction). Test
+/// predictions are the sum of the two networks' logits. The guessing passes run the trained network in train mode
+/// and its peer in eval mode, as the official code does.
+/// </summary>
+public sealed class DivideMixMethod : ITrainingMethod
+{
+    private readonly Classifier[] nets;
+    private readonly IOptimizer[] optimizers;
+    private readonly DivideMixOptions options;
+    private readonly TrainingOptions training;
+    private readonly int classCount;
+    private readonly List<double[]>[] history = [[], []];
+    private readonly double[]?[] clean = new double[]?[2];
+    private readonly Dictionary<string, double> figures = new();
+    private Random mixing = new(0);
+
+    /// <summary>Trains two networks; <paramref name="options"/> must be resolved (<see cref="DivideMixOptions.Resolve"/>).</summary>
+    public DivideMixMethod(Classifier net1, Classifier net2, DivideMixOptions options, TrainingOptions training)
+    {
+        if (options.WarmupEpochs is null || options.LambdaU is null || options.Threshold is null || options.LossHistory is null || options.ConfidencePenalty is null)
+            throw new ArgumentException("resolve the DivideMix options first (DivideMixOptions.Resolve)", nameof(options));
+        nets = [net1, net2];
+        foreach (var net in nets) net.Precision = training.Precision;
+        optimizers = nets.Select(n => OptimizerFactory.Create(n.parameters(), training)).ToArray();
+        this.options = options;
+        this.training = training;
+        classCount = net1.ClassCount;
+        ResetFigures();
+    }
+
+    /// <inheritdoc/>
+    public string Name => "dividemix";
+
+    /// <summary>The resolved options.</summary>
+    public DivideMixOptions Options => options;
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, nn.Module Network)> Networks => [("net1", nets[0]), ("net2", nets[1])];
+
+    /// <inheritdoc/>
+    public IReadOnlyList<(string Name, IOptimizer Optimizer)> Optimizers => [("net1", optimizers[0]), ("net2", optimizers[1])];
+
+    private int Warmup => options.WarmupEpochs!.Value;
+
+    /// <summary>The clean probability each network gave every training sample at the start of this epoch (null during warm-up).</summary>
+    public double[]? CleanProbability(int network) => clean[network];
+
+    /// <inheritdoc/>
+    public IEnumerable<BatchPlan>? PlanEpoch(EpochContext context, IImageTransform standard)
+    {
+        ResetFigures();
+        int n = context.Train.Count;
+        if (context.Epoch < Warmup)
+            return Enumerable.Range(0, 2).Select(net => new BatchPlan(
+                BatchStream.Shuffled(n, TrainingLoop.SeedOf(training.Seed, context.Epoch, 100 + net)), training.BatchSize, [standard], net, 2));
+        mixing = new Random(TrainingLoop.SeedOf(training.Seed, context.Epoch, 200));
+        return CoDividePlans(context, standard);
+    }
+
+    private IEnumerable<BatchPlan> CoDividePlans(EpochContext context, IImageTransform standard)
+    {
+        // Network k trains on the split of the other network (co-divide).
+        clean[1] = Divide(1, context);
+        if (options.CoDivide == CoDivideOrder.Simultaneous) clean[0] = Divide(0, context);
+        yield return SplitPlan(0, clean[1]!, context, standard);
+        if (options.CoDivide == CoDivideOrder.Sequential) clean[0] = Divide(0, context);
+        yield return SplitPlan(1, clean[0]!, context, standard);
+    }
+
+    private BatchPlan SplitPlan(int trainee, double[] probability, EpochContext context, IImageTransform standard)
+    {
+        double tau = EffectiveThreshold(probability);
+        var labeled = Enumerable.Range(0, probability.Length).Where(i => probability[i] > tau).ToArray();
+        var unlabeled = Enumerable.Range(0, probability.Length).Where(i => probability[i] <= tau).ToArray();
+        new Random(TrainingLoop.SeedOf(training.Seed, context.Epoch, 300 + trainee)).Shuffle(labeled);
+        var companion = unlabeled.Length == 0 ? null : new CompanionPlan(unlabeled, options.LabeledBatchSize, [standard, standard]);
+        return new BatchPlan(labeled, options.LabeledBatchSize, [standard, standard], trainee, 2, companion);
+    }
+
+    /// <summary>τ, clipped into the range of the probabilities so that neither split is empty (C2D), when asked.</summary>
+    private double EffectiveThreshold(double[] probability)
+    {
+        double tau = options.Threshold!.Value;
+        if (!options.ClipThreshold) return tau;
+        double lo = probability.Min() + 1e-5, hi = probability.Max() - 1e-5;
+        return lo > hi ? tau : Math.Clamp(tau, lo, hi);
+    }
+
+    /// <summary>EvalTrain: per-sample losses of network <paramref name="which"/> → mixture → clean probabilities.</summary>
+    private double[] Divide(int which, EpochContext context)
+    {
+        var net = nets[which];
+        Tensor Logits(Tensor x)
+        {
+            net.eval();
+            using var _ = no_grad();
+            return net.forward(x);
+        }
+        var losses = Evaluation.Predict(Logits, context.Train, cancellation: context.Cancellation).Losses(context.Labels.Noisy);
+        double min = losses.Min(), max = losses.Max(), range = Math.Max(max - min, 1e-12);
+        var normalised = losses.Select(l => (l - min) / range).ToArray();
+        history[which].Add(normalised);
+        while (history[which].Count > options.LossHistory!.Value) history[which].RemoveAt(0);
+        var input = new double[normalised.Length];
+        foreach (var h in history[which])
+            for (int i = 0; i < input.Length; i++) input[i] += h[i] / history[which].Count;
+        var gmm = TwoComponentGaussianMixture.Fit(input, new GaussianMixtureOptions
+        {
+            MaxIterations = options.MixtureIterations, Tolerance = options.MixtureTolerance, RegCovar = options.MixtureRegCovar,
+            Seed = TrainingLoop.SeedOf(training.Seed, context.Epoch, 400 + which),
+        });
+        var probability = gmm.LowerComponentPosterior(input);
+        RecordDivision(which + 1, probability, gmm, context.Labels);
+        return probability;
+    }
+
+    private void RecordDivision(int net, double[] probability, TwoComponentGaussianMixture gmm, NoisyLabelSet labels)
+    {
+        double tau = EffectiveThreshold(probability);
+        int labeledCount = probability.Count(p => p > tau);
+        figures[$"labeled_{net}"] = labeledCount;
+        figures[$"gmm_mean_clean_{net}"] = gmm.Means[0];
+        figures[$"gmm_mean_noisy_{net}"] = gmm.Means[1];
+        figures[$"gmm_weight_clean_{net}"] = gmm.Weights[0];
+        if (labels.True is null) return;
+        var isClean = Enumerable.Range(0, labels.Count).Select(i => labels.Noisy[i] == labels.True[i]).ToArray();
+        int truePositive = Enumerable.Range(0, labels.Count).Count(i => probability[i] > tau && isClean[i]);
+        figures[$"precision_{net}"] = labeledCount == 0 ? double.NaN : (double)truePositive / labeledCount;
+        figures[$"recall_{net}"] = isClean.Count(c => c) == 0 ? double.NaN : (double)truePositive / isClean.Count(c => c);
+        figures[$"auc_{net}"] = RocAuc.Compute(probability, isClean);
+    }
+
+    private void ResetFigures()
+    {
+        foreach (int net in new[] { 1, 2 })
+            foreach (string k in new[] { "labeled", "precision", "recall", "auc", "gmm_mean_clean", "gmm_mean_noisy", "gmm_weight_clean" })
+                figures[$"{k}_{net}"] = double.NaN;
+    }
+
+    /// <summary>
+    /// Division figures of the epoch's start, per network: labeled-set size, its precision and recall against the true
+    /// clean set, the ROC-AUC of the clean probability, the mixture's means and clean weight. The first epoch after
+    /// warm-up holds the figures at the end of warm-up.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> EpochFigures() => new Dictionary<string, double>(figures);
+
+    /// <inheritdoc/>
+    public double TrainStep(TrainingBatch batch, EpochContext context)
+    {
+        int k = batch.Phase;
+        var net = nets[k];
+        var optimizer = optimizers[k];
+        net.train();
+        optimizer.ZeroGrad();
+        Tensor loss = context.Epoch < Warmup ? WarmupLoss(net, batch) : MixMatchLoss(net, nets[1 - k], clean[1 - k]!, batch, context);
+        loss.backward();
+        optimizer.Step();
+        return loss.item<float>();
+    }
+
+    private Tensor WarmupLoss(Classifier net, TrainingBatch batch)
+    {
+        var logits = net.forward(batch.Images);
+        var loss = F.cross_entropy(logits, batch.Labels);
+        if (!options.ConfidencePenalty!.Value) return loss;
+        // DivideMix's NegEntropy for asymmetric noise: + mean over the batch of Σ_c p_c log p_c.
+        var p = F.softmax(logits, 1);
+        return loss + (p * F.log_softmax(logits, 1)).sum(1).mean();
+    }
+
+    private Tensor MixMatchLoss(Classifier net, Classifier peer, double[] probability, TrainingBatch batch, EpochContext context)
+    {
+        long b = batch.Count;
+        var x1 = batch.View(0);
+        var x2 = batch.View(1);
+        var w = tensor(batch.Indices.Select(i => (float)probability[i]).ToArray()).unsqueeze(1);
+        var oneHot = F.one_hot(batch.Labels, classCount).to(ScalarType.Float32);
+        Tensor targetsX, inputs, targets;
+        long uRows = 0;
+        using (no_grad())
+        {
+            net.train();
+            peer.eval();
+            var px = (F.softmax(net.forward(x1), 1) + F.softmax(net.forward(x2), 1)) / 2;
+            targetsX = Sharpen(w * oneHot + (1 - w) * px, options.SharpenTemperature);
+            if (batch.Companion is { } u)
+            {
+                var u1 = u.View(0);
+                var u2 = u.View(1);
+                var pu = (F.softmax(net.forward(u1), 1) + F.softmax(net.forward(u2), 1) + F.softmax(peer.forward(u1), 1) + F.softmax(peer.forward(u2), 1)) / 4;
+                var targetsU = Sharpen(pu, options.SharpenTemperature);
+                inputs = cat([x1, x2, u1, u2]);
+                targets = cat([targetsX, targetsX, targetsU, targetsU]);
+                uRows = 2 * u.Count;
+            }
+            else
+            {
+                inputs = cat([x1, x2]);
+                targets = cat([targetsX, targetsX]);
+            }
+        }
+        double lambda = BetaSample(options.Alpha, mixing);
+        var (mixedInputs, mixedTargets) = Mix(inputs, targets, lambda, randperm(inputs.shape[0]));
+        net.train();
+        var logits = net.forward(mixedInputs);
+        var logitsX = logits.narrow(0, 0, 2 * b);
+        var lossX = -(F.log_softmax(logitsX, 1) * mixedTargets.narrow(0, 0, 2 * b)).sum(1).mean();
+        var loss = lossX;
+        if (uRows > 0)
+        {
+            var probsU = F.softmax(logits.narrow(0, 2 * b, uRows), 1);
+            var lossU = (probsU - mixedTargets.narrow(0, 2 * b, uRows)).pow(2).mean();
+            double ramp = Math.Clamp((context.Epoch + (double)batch.Step / Math.Max(1, batch.PhaseSteps) - Warmup) / options.RampUpEpochs, 0, 1);
+            loss = loss + options.LambdaU!.Value * ramp * lossU;
+        }
+        // Uniform-prior penalty: KL(uniform ‖ mean prediction over all mixed rows).
+        var meanPrediction = F.softmax(logits, 1).mean([0]);
+        double prior = 1.0 / classCount;
+        var penalty = (prior * (meanPrediction.clamp_min(1e-12).log().neg() + Math.Log(prior))).sum();
+        return loss + penalty;
+    }
+
+    /// <summary>
+    /// MixMatch's mixing with one coefficient for the batch: λ′ = max(λ, 1 − λ); row i becomes
+    /// λ′·row_i + (1 − λ′)·row_perm(i), for inputs and targets alike. The permutation runs over all rows, so labeled
+    /// rows mix with unlabeled ones.
+    /// </summary>
+    public static (Tensor Inputs, Tensor Targets) Mix(Tensor inputs, Tensor targets, double lambda, Tensor permutation)
+    {
+        double l = Math.Max(lambda, 1 - lambda);
+        return (l * inputs + (1 - l) * inputs.index_select(0, permutation), l * targets + (1 - l) * targets.index_select(0, permutation));
+    }
+
+    /// <summary>p^(1/T), renormalised over classes.</summary>
+    public static Tensor Sharpen(Tensor p, double temperature)
+    {
+        var powered = p.pow(1 / temperature);
+        return powered / powered.sum(1, keepdim: true);
+    }
+
+    /// <summary>A Beta(α, α) draw from two Gamma(α) draws (Marsaglia and Tsang).</summary>
+    public static double BetaSample(double alpha, Random rng)
+    {
+        double a = GammaSample(alpha, rng), b = GammaSample(alpha, rng);
+        return a / (a + b);
+    }
+
+    private static double GammaSample(double shape, Random rng)
+    {
+        if (shape < 1) return GammaSample(shape + 1, rng) * Math.Pow(rng.NextDouble(), 1 / shape);
+        double d = shape - 1.0 / 3, c = 1 / Math.Sqrt(9 * d);
+        while (true)
+        {
+            double x, v;
+            do
+            {
+                double u1 = 1 - rng.NextDouble(), u2 = rng.NextDouble();
+                x = Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+                v = 1 + c * x;
+            } while (v <= 0);
+            v = v * v * v;
+            double u = rng.NextDouble();
+            if (u < 1 - 0.0331 * x * x * x * x || Math.Log(u) < 0.5 * x * x + d * (1 - v + Math.Log(v))) return d * v;
+        }
+    }
+
+    /// <inheritdoc/>
+    public Tensor PredictLogits(Tensor images)
+    {
+        using var _ = no_grad();
+        nets[0].eval();
+        nets[1].eval();
+        return nets[0].forward(images) + nets[1].forward(images);
+    }
+
+    /// <inheritdoc/>
+    public Tensor Features(Tensor images)
+    {
+        nets[0].eval();
+        using var _ = no_grad();
+        return nets[0].Features(images);
+    }
+
+    /// <inheritdoc/>
+    public IEnumerable<(string Name, Tensor Value)> ExtraState()
+    {
+        for (int net = 0; net < 2; net++)
+            for (int h = 0; h < history[net].Count; h++)
+                yield return ($"loss_history.{net}.{h}", tensor(history[net][h]));
+    }
+
+    /// <inheritdoc/>
+    public void LoadExtraState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        for (int net = 0; net < 2; net++)
+        {
+            history[net].Clear();
+            for (int h = 0; state.TryGetValue($"loss_history.{net}.{h}", out var t); h++) history[net].Add(t.data<double>().ToArray());
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        foreach (var net in nets) net.Dispose();
+    }
+}

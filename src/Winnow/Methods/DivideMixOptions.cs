@@ -1,0 +1,78 @@
+using Winnow.Data;
+
+namespace Winnow.Methods;
+
+/// <summary>How DivideMix's two networks divide the data between them.</summary>
+public enum CoDivideOrder
+{
+    /// <summary>Both splits are computed before either network trains (DivideMix).</summary>
+    Simultaneous,
+    /// <summary>Network 2's split trains network 1, then the updated network 1 splits for network 2 (C2D).</summary>
+    Sequential,
+}
+
+/// <summary>
+/// DivideMix's hyper-parameters. Left null, the per-setting ones are chosen by <see cref="Resolve"/> from the noise
+/// type and rate (DivideMix's CIFAR-10 table, Appendix B) and from whether the run starts from a pre-trained encoder
+/// (C2D's 5-epoch warm-up); the run's options.json records the values used.
+/// </summary>
+public sealed record DivideMixOptions
+{
+    /// <summary>Epochs of plain cross-entropy before the first co-divide (DivideMix 10 on CIFAR-10; C2D 5 from a SimCLR encoder).</summary>
+    public int? WarmupEpochs { get; init; }
+
+    /// <summary>Weight of the unlabeled loss, λ_u (CIFAR-10: 0 at 20% sym and 40% asym, 25 at 50% and 80%, 50 at 90%).</summary>
+    public double? LambdaU { get; init; }
+
+    /// <summary>Clean-probability threshold τ (0.5; 0.6 at 90% noise).</summary>
+    public double? Threshold { get; init; }
+
+    /// <summary>Epochs of per-sample losses averaged before the mixture is fitted (5 at 90% noise and above, else 1).</summary>
+    public int? LossHistory { get; init; }
+
+    /// <summary>Confidence penalty (negative entropy) during warm-up; on for asymmetric noise.</summary>
+    public bool? ConfidencePenalty { get; init; }
+
+    /// <summary>Sharpening temperature T (0.5).</summary>
+    public double SharpenTemperature { get; init; } = 0.5;
+
+    /// <summary>MixMatch's Beta(α, α) parameter (4).</summary>
+    public double Alpha { get; init; } = 4;
+
+    /// <summary>Epochs over which λ_u ramps up linearly after warm-up (16).</summary>
+    public int RampUpEpochs { get; init; } = 16;
+
+    /// <summary>Labeled images per step, with as many unlabeled ones (64 + 64; larger batches lose accuracy, DivideMix issue #53).</summary>
+    public int LabeledBatchSize { get; init; } = 64;
+
+    /// <summary>Simultaneous (DivideMix) or sequential (C2D) co-divide.</summary>
+    public CoDivideOrder CoDivide { get; init; } = CoDivideOrder.Simultaneous;
+
+    /// <summary>Clip τ into (min p + 1e-5, max p − 1e-5) so neither split is empty (C2D).</summary>
+    public bool ClipThreshold { get; init; } = true;
+
+    /// <summary>EM iterations of the mixture (DivideMix 10; C2D 200).</summary>
+    public int MixtureIterations { get; init; } = 10;
+
+    /// <summary>EM tolerance of the mixture (1e-2).</summary>
+    public double MixtureTolerance { get; init; } = 1e-2;
+
+    /// <summary>The mixture's reg_covar (5e-4).</summary>
+    public double MixtureRegCovar { get; init; } = 5e-4;
+
+    /// <summary>Fills every per-setting value left null, from the noise and whether an encoder starts the networks.</summary>
+    public DivideMixOptions Resolve(NoiseSpec noise, bool fromEncoder)
+    {
+        bool asymmetric = noise.Kind == NoiseKind.Asymmetric;
+        double rate = noise.Kind == NoiseKind.None ? 0 : noise.Rate;
+        double lambdaU = asymmetric ? 0 : rate switch { < 0.35 => 0, < 0.85 => 25, _ => 50 };
+        return this with
+        {
+            WarmupEpochs = WarmupEpochs ?? (fromEncoder ? 5 : 10),
+            LambdaU = LambdaU ?? lambdaU,
+            Threshold = Threshold ?? (!asymmetric && rate >= 0.9 ? 0.6 : 0.5),
+            LossHistory = LossHistory ?? (rate >= 0.9 ? 5 : 1),
+            ConfidencePenalty = ConfidencePenalty ?? asymmetric,
+        };
+    }
+}

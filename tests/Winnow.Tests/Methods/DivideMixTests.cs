@@ -1,0 +1,74 @@
+using TorchSharp;
+using Winnow.Data;
+using Winnow.Methods;
+using Winnow.Models;
+using Winnow.Training;
+using static TorchSharp.torch;
+
+namespace Winnow.Tests.Methods;
+
+public class DivideMixTests
+{
+    [Fact]
+    public void MixMatchTargetsSumToOneAndMixLabeledWithUnlabeledRows()
+    {
+        using var _ = NewDisposeScope();
+        // Two labeled rows (targets one-hot) then two unlabeled rows (sharpened guesses).
+        var inputs = tensor(new float[] { 1, 1, 2, 2, 10, 10, 20, 20 }, [4, 2]);
+        var guesses = DivideMixMethod.Sharpen(tensor(new float[] { 0.6f, 0.4f, 0.3f, 0.7f }, [2, 2]), 0.5);
+        var targets = cat([tensor(new float[] { 1, 0, 0, 1 }, [2, 2]), guesses]);
+        Assert.True(guesses.sum(1).allclose(ones(2)));
+        // Sharpening with T = 0.5 squares and renormalises: 0.36 / (0.36 + 0.16).
+        Assert.Equal(0.36f / 0.52f, guesses[0, 0].item<float>(), 5);
+        var permutation = tensor(new long[] { 2, 3, 0, 1 });
+        var (mixed, mixedTargets) = DivideMixMethod.Mix(inputs, targets, 0.3, permutation);
+        // λ′ = max(0.3, 0.7) = 0.7: labeled row 0 takes 30% of unlabeled row 2.
+        Assert.Equal(0.7f * 1 + 0.3f * 10, mixed[0, 0].item<float>(), 5);
+        Assert.Equal(0.7f * 20 + 0.3f * 2, mixed[3, 1].item<float>(), 5);
+        Assert.True(mixedTargets.sum(1).allclose(ones(4), rtol: 1e-5, atol: 1e-6));
+        Assert.Equal(0.7f + 0.3f * guesses[0, 0].item<float>(), mixedTargets[0, 0].item<float>(), 5);
+    }
+
+    [Fact]
+    public void BetaDrawsHaveTheRightMean()
+    {
+        var rng = new Random(1);
+        double mean = Enumerable.Range(0, 20000).Average(_ => DivideMixMethod.BetaSample(4, rng));
+        Assert.Equal(0.5, mean, 2);
+        var skewed = Enumerable.Range(0, 20000).Average(_ => DivideMixMethod.BetaSample(0.5, rng));
+        Assert.Equal(0.5, skewed, 1);
+    }
+
+    [Fact]
+    public void PerSettingDefaultsFollowTheTable()
+    {
+        var sym90 = new DivideMixOptions().Resolve(new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.9 }, fromEncoder: false);
+        Assert.Equal((50.0, 0.6, 5, 10, false), (sym90.LambdaU!.Value, sym90.Threshold!.Value, sym90.LossHistory!.Value, sym90.WarmupEpochs!.Value, sym90.ConfidencePenalty!.Value));
+        var asym = new DivideMixOptions { LambdaU = 7 }.Resolve(new NoiseSpec { Kind = NoiseKind.Asymmetric, Rate = 0.4 }, fromEncoder: true);
+        Assert.Equal((7.0, 0.5, 1, 5, true), (asym.LambdaU!.Value, asym.Threshold!.Value, asym.LossHistory!.Value, asym.WarmupEpochs!.Value, asym.ConfidencePenalty!.Value));
+        Assert.Equal(25, new DivideMixOptions().Resolve(new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.8 }, false).LambdaU);
+    }
+
+    [Fact]
+    public void LabeledSplitIsMostlyCleanAtHalfSymmetricNoise()
+    {
+        var train = TestData.Bars(600, seed: 1);
+        var test = TestData.Bars(100, seed: 2);
+        var noise = new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.5, IncludeTrueClass = false };
+        var labels = noise.Create(train, trueLabelsKnown: true);
+        var training = new TrainingOptions { Epochs = 3, BatchSize = 32, LearningRate = 0.02, Precision = Precision.Float32, Seed = 1, Threads = 2 };
+        var manifest = new RunManifest { Method = "dividemix", Noise = noise, Training = training, DivideMix = new DivideMixOptions { WarmupEpochs = 2, LabeledBatchSize = 32 } };
+        TrainingLoop.SeedForInitialisation(1);
+        using var method = (DivideMixMethod)MethodFactory.Create(manifest, 1, 4);
+        var result = new TrainingLoop(training).Run(method, train, labels, test, cancellation: TestContext.Current.CancellationToken);
+        var afterWarmup = result.Epochs[2].Extra;
+        Assert.True(double.IsNaN(result.Epochs[1].Extra["precision_1"]));
+        foreach (int net in new[] { 1, 2 })
+        {
+            Assert.True(afterWarmup[$"precision_{net}"] > 0.9, $"labeled split of net {net}: precision {afterWarmup[$"precision_{net}"]}");
+            Assert.True(afterWarmup[$"auc_{net}"] > 0.9, $"AUC {afterWarmup[$"auc_{net}"]}");
+            Assert.InRange(afterWarmup[$"labeled_{net}"], 200, 450);
+        }
+        Assert.True(result.Epochs[^1].TestAccuracy > 0.8, $"test accuracy {result.Epochs[^1].TestAccuracy}");
+    }
+}

@@ -1,0 +1,121 @@
+using TorchSharp;
+using Winnow.Data;
+using Winnow.Methods;
+using Winnow.Models;
+using Winnow.Training;
+using static TorchSharp.torch;
+
+namespace Winnow.Tests.Methods;
+
+public class EncoderModeTests
+{
+    private static RunManifest Manifest(string method, string? encoder, EncoderMode mode) => new()
+    {
+        Method = method,
+        Encoder = encoder,
+        EncoderMode = mode,
+        Training = new TrainingOptions { Epochs = 2, BatchSize = 32, Precision = Precision.Float32, Seed = 1, Threads = 2 },
+    };
+
+    /// <summary>A checkpoint of a short SimCLR run on bars (24 steps, enough for usable batch-norm statistics), with its options.json.</summary>
+    internal static string PretrainedEncoder() => SharedEncoder.Value;
+
+    private static readonly Lazy<string> SharedEncoder = new(Pretrain);
+
+    private static string Pretrain()
+    {
+        var folder = new RunFolder(TestData.TempDir());
+        var manifest = Manifest("simclr", null, EncoderMode.Finetune) with { Training = new TrainingOptions { Epochs = 3, BatchSize = 32, LearningRate = 0.06, Precision = Precision.Float32, Seed = 1, Threads = 2, KnnNeighbours = 5 } };
+        folder.WriteJson(folder.OptionsFile, manifest);
+        TrainingLoop.SeedForInitialisation(1);
+        using var method = MethodFactory.Create(manifest, 1, 4);
+        var train = TestData.Bars(256, seed: 3);
+        new TrainingLoop(manifest.Training).Run(method, train, NoisyLabelSet.Create(train, null, 0), train, folder);
+        return folder.LastCheckpoint;
+    }
+
+    private static Dictionary<string, float[]> EncoderState(ITrainingMethod method) =>
+        ((Classifier)method.Networks[0].Network).Encoder.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.Float32).data<float>().ToArray());
+
+    [Fact]
+    public void FixedEncoderKeepsWeightsAndBatchNormStatisticsWhileTheHeadLearns()
+    {
+        string encoder = PretrainedEncoder();
+        // Cheng et al. train the fixed-encoder head with Adam (1e-3); a larger rate suits this tiny run.
+        var manifest = Manifest("ce", encoder, EncoderMode.Fixed) with
+        {
+            Training = new TrainingOptions { Epochs = 4, BatchSize = 32, Optimizer = OptimizerKind.AdamW, LearningRate = 1e-2, WeightDecay = 0, Precision = Precision.Float32, Seed = 1, Threads = 2 },
+        };
+        TrainingLoop.SeedForInitialisation(1);
+        using var method = MethodFactory.Create(manifest, 1, 4);
+        var before = EncoderState(method);
+        var classifier = (Classifier)method.Networks[0].Network;
+        var headBefore = classifier.Head.parameters().First().data<float>().ToArray();
+        var train = TestData.Bars(256, seed: 1);
+        var result = new TrainingLoop(manifest.Training).Run(method, train, NoisyLabelSet.Create(train, new SymmetricNoise(0.2), 1), TestData.Bars(64, seed: 2),
+            cancellation: TestContext.Current.CancellationToken);
+        var after = EncoderState(method);
+        Assert.Contains(before.Keys, k => k.Contains("running_mean"));
+        foreach (var (key, value) in before) Assert.Equal(value, after[key]);
+        Assert.NotEqual(headBefore, classifier.Head.parameters().First().data<float>().ToArray());
+        Assert.True(result.Summary.Best > 0.5, $"a linear head on pre-trained features should learn bars, got {result.Summary.Best}");
+    }
+
+    [Fact]
+    public void FinetuneStartsFromThePretrainedEncoderAndTrainsIt()
+    {
+        string encoder = PretrainedEncoder();
+        using var checkpoint = Checkpoint.Load(encoder);
+        var pretrained = checkpoint.WithPrefix("net.encoder.")["stem.weight"].data<float>().ToArray();
+        TrainingLoop.SeedForInitialisation(1);
+        using var method = MethodFactory.Create(Manifest("ce", encoder, EncoderMode.Finetune), 1, 4);
+        Assert.Equal(pretrained, EncoderState(method)["stem.weight"]);
+        var train = TestData.Bars(128, seed: 1);
+        new TrainingLoop(Manifest("ce", encoder, EncoderMode.Finetune).Training).Run(method, train, NoisyLabelSet.Create(train, null, 0), train,
+            cancellation: TestContext.Current.CancellationToken);
+        Assert.NotEqual(pretrained, EncoderState(method)["stem.weight"]);
+    }
+
+    [Fact]
+    public void EncoderOfAnotherArchitectureIsRefusedWithTheFileNamed()
+    {
+        string encoder = PretrainedEncoder();
+        var manifest = Manifest("ce", encoder, EncoderMode.Finetune) with { Model = "resnet18" };
+        var e = Assert.Throws<DataFormatException>(() => MethodFactory.Create(manifest, 1, 4));
+        Assert.StartsWith(encoder, e.Message);
+    }
+
+    [Fact]
+    public void FixedModeNeedsAnEncoder()
+    {
+        Assert.Contains("needs a pre-trained encoder", Assert.Throws<WinnowException>(() => MethodFactory.Create(Manifest("ce", null, EncoderMode.Fixed), 1, 4)).Message);
+    }
+}
+
+public class RepresentationRegularizerTests
+{
+    [Fact]
+    public void NormalizedDistancesMatchHandComputedValues()
+    {
+        using var _ = NewDisposeScope();
+        // Points (0,0), (3,0), (0,4): distances 3, 4, 5; off-diagonal mean (2·(3+4+5))/6 = 4.
+        var d = RepresentationRegularizer.NormalizedDistances(tensor(new float[] { 0, 0, 3, 0, 0, 4 }, [3, 2]));
+        var expected = new float[] { 0, 0.75f, 1, 0.75f, 0, 1.25f, 1, 1.25f, 0 };
+        var actual = d.data<float>().ToArray();
+        for (int i = 0; i < 9; i++) Assert.Equal(expected[i], actual[i], 3);
+    }
+
+    [Fact]
+    public void RegularizerIsZeroForSimilarStructuresAndMatchesSmoothL1Otherwise()
+    {
+        using var _ = NewDisposeScope();
+        var a = tensor(new float[] { 0, 0, 3, 0, 0, 4 }, [3, 2]);
+        // A scaled copy has the same normalised distances.
+        Assert.Equal(0, RepresentationRegularizer.Compute(a, a * 7).item<float>(), 4);
+        // Against (0,0), (1,0), (2,0): distances 1, 2, 1, mean 4/3 → 0.75, 1.5, 0.75.
+        var b = tensor(new float[] { 0, 0, 1, 0, 2, 0 }, [3, 2]);
+        // Differences (a − b) over the 6 off-diagonal entries: 0 (0.75 − 0.75), −0.5 (1 − 1.5), 0.5 (1.25 − 0.75), twice each;
+        // smooth-L1 of 0.5 is 0.5·0.25 = 0.125, so the mean over 9 entries is 4·0.125/9.
+        Assert.Equal(4 * 0.125 / 9, RepresentationRegularizer.Compute(a, b).item<float>(), 4);
+    }
+}
