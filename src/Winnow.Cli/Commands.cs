@@ -181,10 +181,12 @@ internal static class Commands
         var cmd = new Command("probe", "Feature quality of an encoder with clean labels: linear-probe and weighted kNN (k = 200) test accuracy on frozen features");
         var encoder = new Option<string>("--encoder") { Description = "Checkpoint holding the encoder (from 'winnow pretrain' or 'winnow train')", Required = true };
         var epochs = new Option<int>("--epochs") { Description = "Linear-probe epochs over the training features", DefaultValueFactory = _ => new LinearProbeOptions().Epochs };
+        var lr = new Option<double>("--lr") { Description = "AdamW learning rate of the linear probe (cosine-decayed to zero)", DefaultValueFactory = _ => new LinearProbeOptions().LearningRate };
         var precision = new Option<string>("--precision") { Description = "bf16 or fp32 feature extraction", DefaultValueFactory = _ => "bf16" };
         precision.AcceptOnlyFromAmong("bf16", "fp32");
         cmd.Options.Add(encoder);
         cmd.Options.Add(epochs);
+        cmd.Options.Add(lr);
         cmd.Options.Add(precision);
         var data = new DatasetOptions(cmd);
         cmd.SetAction((r, ct) => CliErrors.Run(() =>
@@ -204,7 +206,7 @@ internal static class Commands
                 using var scope = NewDisposeScope();
                 return net.forward(Classifier.PrepareInput(x, prec)).to(ScalarType.Float32).MoveToOuterDisposeScope();
             }
-            var result = LinearProbe.Run(Features, train, test, new LinearProbeOptions { Epochs = r.GetValue(epochs) }, cancellation: ct);
+            var result = LinearProbe.Run(Features, train, test, new LinearProbeOptions { Epochs = r.GetValue(epochs), LearningRate = r.GetValue(lr) }, cancellation: ct);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{train.Name} -> {test.Name}, {model} encoder from {path}: linear probe {100 * result.LinearAccuracy:F2}%, kNN (k=200) {100 * result.KnnAccuracy:F2}% ({result.Seconds:F0} s)"));
             return 0;

@@ -8,14 +8,17 @@ namespace Winnow.Analysis;
 /// <summary>Options of <see cref="LinearProbe"/>.</summary>
 public sealed record LinearProbeOptions
 {
-    /// <summary>Passes over the training features.</summary>
-    public int Epochs { get; init; } = 30;
+    /// <summary>
+    /// Passes over the training features. The probe has to converge to measure the features rather than the
+    /// optimiser: on a 20-epoch SimCLR encoder of Fashion-MNIST, 30 epochs at 1e-3 gave 84.1% and 100 at 1e-2 gave 87.6%.
+    /// </summary>
+    public int Epochs { get; init; } = 100;
 
     /// <summary>Features per step.</summary>
     public int BatchSize { get; init; } = 256;
 
     /// <summary>AdamW learning rate (cosine-decayed to zero).</summary>
-    public double LearningRate { get; init; } = 1e-3;
+    public double LearningRate { get; init; } = 1e-2;
 
     /// <summary>Seed of the head's initialisation and of the shuffling.</summary>
     public int Seed { get; init; }

@@ -27,6 +27,18 @@ public sealed class CrossEntropyMethod : ClassifierTrainingMethod
     /// <inheritdoc/>
     public override IReadOnlyList<(string Name, IOptimizer Optimizer)> Optimizers => [("net", optimizer)];
 
+    /// <summary>
+    /// Before the first step of a fixed-encoder run, sets the standardizer between the frozen encoder and the head from
+    /// the features of the un-augmented training images (a resumed run gets them from its checkpoint instead).
+    /// </summary>
+    public override void BeginEpoch(EpochContext context)
+    {
+        if (Network.Standardizer is not { IsCalibrated: false } standardizer) return;
+        Network.eval();
+        using var features = Evaluation.FeatureMatrix(Network.Features, context.Train, cancellation: context.Cancellation);
+        standardizer.Calibrate(features);
+    }
+
     /// <inheritdoc/>
     public override double TrainStep(TrainingBatch batch, EpochContext context)
     {

@@ -69,7 +69,7 @@ public static class MethodFactory
             return new DivideMixMethod(NewClassifier(), NewClassifier(), options, manifest.Training);
         }
         var encoder = ModelFactory.CreateEncoder(manifest.Model, inputChannels);
-        var network = new Classifier(encoder, classCount);
+        var network = new Classifier(encoder, classCount, standardizeFeatures: manifest.EncoderMode == EncoderMode.Fixed);
         if (initialiseEncoder && manifest.Encoder is not null) EncoderCheckpoint.LoadInto(encoder, manifest.Encoder);
         network.FrozenEncoder = manifest.EncoderMode == EncoderMode.Fixed;
         switch (manifest.Method)

@@ -33,12 +33,18 @@ public sealed class Classifier : nn.Module<Tensor, Tensor>
 {
     private readonly Encoder encoder;
     private readonly MixedLinear head;
+    private readonly FeatureStandardizer? standardizer;
 
-    /// <summary>Joins an encoder and a new linear head for <paramref name="classCount"/> classes.</summary>
-    public Classifier(Encoder encoder, int classCount) : base(nameof(Classifier))
+    /// <summary>
+    /// Joins an encoder and a new linear head for <paramref name="classCount"/> classes; with
+    /// <paramref name="standardizeFeatures"/>, a <see cref="FeatureStandardizer"/> sits between them (calibrated by
+    /// the training method before the first step; used with a frozen encoder).
+    /// </summary>
+    public Classifier(Encoder encoder, int classCount, bool standardizeFeatures = false) : base(nameof(Classifier))
     {
         this.encoder = encoder;
         head = new MixedLinear(encoder.FeatureDimension, classCount);
+        if (standardizeFeatures) standardizer = new FeatureStandardizer(encoder.FeatureDimension);
         ClassCount = classCount;
         RegisterComponents();
     }
@@ -48,6 +54,9 @@ public sealed class Classifier : nn.Module<Tensor, Tensor>
 
     /// <summary>The linear head.</summary>
     public MixedLinear Head => head;
+
+    /// <summary>The standardizer between encoder and head, or null.</summary>
+    public FeatureStandardizer? Standardizer => standardizer;
 
     /// <summary>Number of classes.</summary>
     public int ClassCount { get; }
@@ -105,7 +114,9 @@ public sealed class Classifier : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return head.forward(EncoderForward(PrepareInput(x))).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        var features = EncoderForward(PrepareInput(x));
+        if (standardizer is not null) features = standardizer.forward(features);
+        return head.forward(features).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     private Tensor PrepareInput(Tensor x) => PrepareInput(x, Precision);

@@ -59,6 +59,29 @@ public class EncoderModeTests
         foreach (var (key, value) in before) Assert.Equal(value, after[key]);
         Assert.NotEqual(headBefore, classifier.Head.parameters().First().data<float>().ToArray());
         Assert.True(result.Summary.Best > 0.5, $"a linear head on pre-trained features should learn bars, got {result.Summary.Best}");
+        // The head sees standardised features, calibrated on the un-augmented training images, and checkpoints carry the statistics.
+        Assert.True(classifier.Standardizer is { IsCalibrated: true });
+        using var features = Evaluation.FeatureMatrix(classifier.Features, train, cancellation: TestContext.Current.CancellationToken);
+        var expectedMean = features.mean([0]).data<float>().ToArray();
+        var stored = classifier.state_dict();
+        var storedMean = stored["standardizer.mean"].data<float>().ToArray();
+        for (int i = 0; i < expectedMean.Length; i++) Assert.Equal(expectedMean[i], storedMean[i], 4);
+        Assert.Contains("standardizer.std", stored.Keys);
+    }
+
+    [Fact]
+    public void FeatureStandardizerMatchesHandComputedValues()
+    {
+        using var _ = NewDisposeScope();
+        using var standardizer = new FeatureStandardizer(2);
+        Assert.False(standardizer.IsCalibrated);
+        Assert.Throws<InvalidOperationException>(() => standardizer.forward(ones(1, 2)));
+        // Column 0: mean 2, sample std sqrt(2). Column 1 is constant: mean 2, std replaced by 1.
+        standardizer.Calibrate(tensor(new float[] { 1, 2, 3, 2 }, [2, 2]));
+        Assert.True(standardizer.IsCalibrated);
+        var y = standardizer.forward(tensor(new float[] { 3, 5 }, [1, 2])).data<float>().ToArray();
+        Assert.Equal(1 / Math.Sqrt(2), y[0], 5);
+        Assert.Equal(3.0, y[1], 5);
     }
 
     [Fact]
