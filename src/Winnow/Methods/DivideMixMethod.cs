@@ -34,7 +34,8 @@ public sealed class DivideMixMethod : ITrainingMethod
     /// <summary>Trains two networks; <paramref name="options"/> must be resolved (<see cref="DivideMixOptions.Resolve"/>).</summary>
     public DivideMixMethod(Classifier net1, Classifier net2, DivideMixOptions options, TrainingOptions training)
     {
-        if (options.WarmupEpochs is null || options.LambdaU is null || options.Threshold is null || options.LossHistory is null || options.ConfidencePenalty is null)
+        if (options.WarmupEpochs is null || options.LambdaU is null || options.Threshold is null || options.LossHistory is null || options.ConfidencePenalty is null
+            || options.WarmupGradientClip is null)
             throw new ArgumentException("resolve the DivideMix options first (DivideMixOptions.Resolve)", nameof(options));
         nets = [net1, net2];
         foreach (var net in nets) net.Precision = training.Precision;
@@ -114,8 +115,7 @@ public sealed class DivideMixMethod : ITrainingMethod
             return net.forward(x);
         }
         var losses = Evaluation.Predict(Logits, context.Train, cancellation: context.Cancellation).Losses(context.Labels.Noisy);
-        double min = losses.Min(), max = losses.Max(), range = Math.Max(max - min, 1e-12);
-        var normalised = losses.Select(l => (l - min) / range).ToArray();
+        var normalised = Detection.CleanProbability.MinMaxNormalise(losses);
         history[which].Add(normalised);
         while (history[which].Count > options.LossHistory!.Value) history[which].RemoveAt(0);
         var input = new double[normalised.Length];
@@ -171,6 +171,7 @@ public sealed class DivideMixMethod : ITrainingMethod
         optimizer.ZeroGrad();
         Tensor loss = context.Epoch < Warmup ? WarmupLoss(net, batch) : MixMatchLoss(net, nets[1 - k], clean[1 - k]!, batch, context);
         loss.backward();
+        if (context.Epoch < Warmup && options.WarmupGradientClip > 0) nn.utils.clip_grad_norm_(net.parameters(), options.WarmupGradientClip.Value);
         optimizer.Step();
         return loss.item<float>();
     }

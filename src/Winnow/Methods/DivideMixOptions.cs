@@ -33,6 +33,12 @@ public sealed record DivideMixOptions
     /// <summary>Confidence penalty (negative entropy) during warm-up; on for asymmetric noise.</summary>
     public bool? ConfidencePenalty { get; init; }
 
+    /// <summary>
+    /// Largest gradient L2 norm during warm-up (C2D clips at 1.0 so that the first steps of a random head do not wreck
+    /// the pre-trained encoder); 0 turns clipping off, the default from scratch as in DivideMix.
+    /// </summary>
+    public double? WarmupGradientClip { get; init; }
+
     /// <summary>Sharpening temperature T (0.5).</summary>
     public double SharpenTemperature { get; init; } = 0.5;
 
@@ -73,6 +79,7 @@ public sealed record DivideMixOptions
             Threshold = Threshold ?? (!asymmetric && rate >= 0.9 ? 0.6 : 0.5),
             LossHistory = LossHistory ?? (rate >= 0.9 ? 5 : 1),
             ConfidencePenalty = ConfidencePenalty ?? asymmetric,
+            WarmupGradientClip = WarmupGradientClip ?? (fromEncoder ? 1.0 : 0),
         };
     }
 }

@@ -27,6 +27,13 @@ public sealed record EpochMetrics
     /// <summary>Fraction of the mislabeled training samples that the model predicts as their wrong label.</summary>
     public double Memorization { get; init; } = double.NaN;
 
+    /// <summary>
+    /// ROC-AUC of the clean probability (<see cref="Detection.CleanProbability.FromLosses"/> on the model's per-sample
+    /// losses over the un-augmented training set) against the true clean mask: how well the model's losses separate
+    /// right labels from wrong ones at this epoch (C2D's measure). NaN without true labels or without noise.
+    /// </summary>
+    public double CleanAuc { get; init; } = double.NaN;
+
     /// <summary>Seconds spent training (steps only).</summary>
     public double TrainSeconds { get; init; }
 
@@ -37,7 +44,7 @@ public sealed record EpochMetrics
     public IReadOnlyDictionary<string, double> Extra { get; init; } = new Dictionary<string, double>();
 
     private static readonly string[] Columns =
-        ["epoch", "lr", "train_loss", "test_acc", "train_acc_noisy", "train_acc_true", "memorization", "train_seconds", "seconds"];
+        ["epoch", "lr", "train_loss", "test_acc", "train_acc_noisy", "train_acc_true", "memorization", "clean_auc", "train_seconds", "seconds"];
 
     /// <summary>Writes the rows as CSV (atomically), with the extra columns of the first row appended.</summary>
     public static void WriteCsv(string path, IReadOnlyList<EpochMetrics> rows)
@@ -47,7 +54,7 @@ public sealed record EpochMetrics
         foreach (var r in rows)
         {
             sb.Append(r.Epoch.ToString(CultureInfo.InvariantCulture));
-            foreach (double v in new[] { r.LearningRate, r.TrainLoss, r.TestAccuracy, r.TrainAccuracyNoisy, r.TrainAccuracyTrue, r.Memorization, r.TrainSeconds, r.Seconds })
+            foreach (double v in new[] { r.LearningRate, r.TrainLoss, r.TestAccuracy, r.TrainAccuracyNoisy, r.TrainAccuracyTrue, r.Memorization, r.CleanAuc, r.TrainSeconds, r.Seconds })
                 sb.Append(',').Append(Format(v));
             foreach (string k in extra) sb.Append(',').Append(Format(r.Extra.TryGetValue(k, out double v) ? v : double.NaN));
             sb.Append('\n');
@@ -72,7 +79,7 @@ public sealed record EpochMetrics
             rows.Add(new EpochMetrics
             {
                 Epoch = int.Parse(c[0], CultureInfo.InvariantCulture), LearningRate = D(1), TrainLoss = D(2), TestAccuracy = D(3),
-                TrainAccuracyNoisy = D(4), TrainAccuracyTrue = D(5), Memorization = D(6), TrainSeconds = D(7), Seconds = D(8),
+                TrainAccuracyNoisy = D(4), TrainAccuracyTrue = D(5), Memorization = D(6), CleanAuc = D(7), TrainSeconds = D(8), Seconds = D(9),
                 Extra = Enumerable.Range(Columns.Length, header.Length - Columns.Length).ToDictionary(k => header[k], D),
             });
         }

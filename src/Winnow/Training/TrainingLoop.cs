@@ -3,6 +3,7 @@ using System.Text.Json;
 using TorchSharp;
 using Winnow.Analysis;
 using Winnow.Data;
+using Winnow.Detection;
 using static TorchSharp.torch;
 
 namespace Winnow.Training;
@@ -67,6 +68,7 @@ public sealed class TrainingLoop
             ? new RandomCropFlip(options.CropPadding, options.HorizontalFlip) : NormalizeOnly.Instance;
         var views = method.TrainViews(augment);
         var mislabeled = Enumerable.Range(0, labels.Count).Where(labels.IsMislabeled).ToArray();
+        var isClean = Enumerable.Range(0, labels.Count).Select(i => !labels.IsMislabeled(i)).ToArray();
 
         for (int epoch = startEpoch; epoch < options.Epochs; epoch++)
         {
@@ -135,6 +137,8 @@ public sealed class TrainingLoop
                     TrainAccuracyTrue = labels.True is null ? double.NaN : trainPred.Accuracy(labels.True),
                     Memorization = mislabeled.Length == 0 ? double.NaN
                         : (double)mislabeled.Count(i => trainPred.Predicted[i] == labels.Noisy[i]) / mislabeled.Length,
+                    CleanAuc = mislabeled.Length == 0 || mislabeled.Length == labels.Count ? double.NaN
+                        : RocAuc.Compute(CleanProbability.FromLosses(trainPred.Losses(labels.Noisy), new GaussianMixtureOptions { Seed = options.Seed }), isClean),
                 };
             }
             bool isBest = row.TestAccuracy > best;

@@ -47,6 +47,8 @@ public class DivideMixTests
         var asym = new DivideMixOptions { LambdaU = 7 }.Resolve(new NoiseSpec { Kind = NoiseKind.Asymmetric, Rate = 0.4 }, fromEncoder: true);
         Assert.Equal((7.0, 0.5, 1, 5, true), (asym.LambdaU!.Value, asym.Threshold!.Value, asym.LossHistory!.Value, asym.WarmupEpochs!.Value, asym.ConfidencePenalty!.Value));
         Assert.Equal(25, new DivideMixOptions().Resolve(new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.8 }, false).LambdaU);
+        // C2D clips warm-up gradients at norm 1 when starting from an encoder; DivideMix from scratch does not clip.
+        Assert.Equal((0.0, 1.0), (sym90.WarmupGradientClip!.Value, asym.WarmupGradientClip!.Value));
     }
 
     [Fact]

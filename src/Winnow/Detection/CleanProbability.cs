@@ -1,0 +1,24 @@
+namespace Winnow.Detection;
+
+/// <summary>
+/// The clean probability of each training sample from its loss, as DivideMix computes it: per-sample losses are
+/// min-max normalised, a two-component Gaussian mixture is fitted to them, and the posterior of the lower-mean
+/// component is the probability that the sample's label is right. A plain function: losses in, probabilities out.
+/// </summary>
+public static class CleanProbability
+{
+    /// <summary>Losses rescaled to [0, 1] (all zeros when every loss is the same).</summary>
+    public static double[] MinMaxNormalise(IReadOnlyList<double> losses)
+    {
+        if (losses.Count == 0) return [];
+        double min = losses.Min(), max = losses.Max(), range = Math.Max(max - min, 1e-12);
+        return losses.Select(l => (l - min) / range).ToArray();
+    }
+
+    /// <summary>Clean probability of each sample from its per-sample loss (normalised, then the mixture's lower-mean posterior).</summary>
+    public static double[] FromLosses(IReadOnlyList<double> losses, GaussianMixtureOptions? options = null)
+    {
+        var normalised = MinMaxNormalise(losses);
+        return TwoComponentGaussianMixture.Fit(normalised, options).LowerComponentPosterior(normalised);
+    }
+}
