@@ -49,7 +49,8 @@ internal static class TrainingConsole
         string Pct(double v) => double.IsNaN(v) ? "   -  " : (100 * v).ToString("F2", ci).PadLeft(6);
         string head = string.Create(ci, $"epoch {m.Epoch.ToString(ci).PadLeft(3)}/{totalEpochs}  lr {m.LearningRate:F4}  loss {m.TrainLoss:F3}  ");
         if (title == "pretrain") return head + string.Create(ci, $"kNN {Pct(m.TestAccuracy)}%  {m.Seconds:F1} s");
-        return head + string.Create(ci, $"test {Pct(m.TestAccuracy)}%  train/noisy {Pct(m.TrainAccuracyNoisy)}%  train/true {Pct(m.TrainAccuracyTrue)}%  memorised {Pct(m.Memorization)}%  {m.Seconds:F1} s");
+        return head + string.Create(ci, $"test {Pct(m.TestAccuracy)}%  train/noisy {Pct(m.TrainAccuracyNoisy)}%  train/true {Pct(m.TrainAccuracyTrue)}%  memorised {Pct(m.Memorization)}%  ")
+            + (double.IsNaN(m.CleanAuc) ? "" : string.Create(ci, $"clean AUC {m.CleanAuc:F3}  ")) + string.Create(ci, $"{m.Seconds:F1} s");
     }
 
     public static void PrintSummary(RunSummary s, string folder, string measure = "test")

@@ -26,6 +26,25 @@ public class GaussianMixtureTests
     }
 
     [Fact]
+    public void MinMaxNormalisationMapsLossesOntoTheUnitInterval()
+    {
+        Assert.Equal([0.0, 0.5, 1.0], CleanProbability.MinMaxNormalise([2.0, 4.0, 6.0]));
+        Assert.Equal([0.0, 0.0], CleanProbability.MinMaxNormalise([3.0, 3.0]));
+    }
+
+    [Fact]
+    public void CleanProbabilityFromLossesSeparatesLowFromHighLosses()
+    {
+        // Raw (unnormalised) losses: 300 right labels near 0.2 nats, 100 wrong ones near 2.5 nats.
+        var rng = new Random(5);
+        var losses = Enumerable.Range(0, 400).Select(i => i < 300 ? 0.2 + 0.05 * Normal(rng) : 2.5 + 0.3 * Normal(rng)).ToArray();
+        var p = CleanProbability.FromLosses(losses, new GaussianMixtureOptions { Seed = 1 });
+        Assert.All(p.Take(300), v => Assert.True(v > 0.9, $"clean sample got {v}"));
+        Assert.All(p.Skip(300), v => Assert.True(v < 0.1, $"noisy sample got {v}"));
+        Assert.Equal(1.0, RocAuc.Compute(p, Enumerable.Range(0, 400).Select(i => i < 300).ToArray()), 6);
+    }
+
+    [Fact]
     public void CleanProbabilityIsThePosteriorOfTheLowerMeanComponent()
     {
         var rng = new Random(5);

@@ -112,9 +112,12 @@ public class TrainingLoopTests
         Assert.True(result.Summary.Best > 0.9, $"best test accuracy {result.Summary.Best}");
         Assert.True(result.Epochs[^1].TrainAccuracyTrue > 0.9);
         Assert.InRange(result.Epochs[^1].Memorization, 0, 1);
+        // A model that learned the clean pattern gives wrong labels high losses: the loss mixture finds them.
+        Assert.True(result.Epochs[^1].CleanAuc > 0.9, $"clean-probability ROC-AUC {result.Epochs[^1].CleanAuc}");
         Assert.True(File.Exists(folder.LastCheckpoint) && File.Exists(folder.BestCheckpoint) && File.Exists(folder.SummaryFile));
         var rows = EpochMetrics.ReadCsv(folder.MetricsFile);
         Assert.Equal(result.Epochs.Select(e => e.TestAccuracy), rows.Select(r => r.TestAccuracy));
+        foreach (var (written, read) in result.Epochs.Zip(rows)) Assert.Equal(written.CleanAuc, read.CleanAuc, 5);
         Assert.Equal(result.Epochs.Take(Math.Min(10, 3)).Average(e => e.TestAccuracy), result.Summary.Last, 12);
     }
 
