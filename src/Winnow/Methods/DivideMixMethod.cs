@@ -140,7 +140,7 @@ public sealed class DivideMixMethod : ITrainingMethod
         figures[$"gmm_mean_noisy_{net}"] = gmm.Means[1];
         figures[$"gmm_weight_clean_{net}"] = gmm.Weights[0];
         if (labels.True is null) return;
-        var isClean = Enumerable.Range(0, labels.Count).Select(i => labels.Noisy[i] == labels.True[i]).ToArray();
+        var isClean = Enumerable.Range(0, labels.Count).Select(i => !labels.IsMislabeled(i)).ToArray();
         int truePositive = Enumerable.Range(0, labels.Count).Count(i => probability[i] > tau && isClean[i]);
         figures[$"precision_{net}"] = labeledCount == 0 ? double.NaN : (double)truePositive / labeledCount;
         figures[$"recall_{net}"] = isClean.Count(c => c) == 0 ? double.NaN : (double)truePositive / isClean.Count(c => c);
