@@ -374,16 +374,32 @@ internal static class CliErrors
     public static Task<int> Run(Func<int> action)
     {
         try { return Task.FromResult(action()); }
-        catch (WinnowException e) { return Fail(e.Message); }
         catch (OperationCanceledException) { Console.Error.WriteLine("winnow: cancelled"); return Task.FromResult(130); }
-        catch (IOException e) { return Fail(e.Message); }
-        catch (UnauthorizedAccessException e) { return Fail(e.Message); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            if (!IsExpected(e) && Environment.GetEnvironmentVariable("WINNOW_DEBUG") is "1" or "true") Console.Error.WriteLine(e.ToString());
+            Console.Error.WriteLine(OneLine(e));
+            return Task.FromResult(2);
+        }
     }
 
-    private static Task<int> Fail(string message)
+    private static bool IsExpected(Exception e) => e is WinnowException or IOException or UnauthorizedAccessException;
+
+    /// <summary>
+    /// The single stderr line for a failure: the message of an expected error (bad input, a missing file); for
+    /// libtorch's errors only the first line (the C++ backtrace follows it) and for anything else the type too,
+    /// each with how to continue an interrupted run.
+    /// </summary>
+    public static string OneLine(Exception e)
     {
-        Console.Error.WriteLine("winnow: error: " + message.ReplaceLineEndings(" "));
-        return Task.FromResult(2);
+        const string Continue = "a training or pre-training run continues from its last checkpoint with --resume <run folder>; set WINNOW_DEBUG=1 for the full trace";
+        string message = e switch
+        {
+            _ when IsExpected(e) => e.Message,
+            System.Runtime.InteropServices.ExternalException => $"libtorch failed: {e.Message.Split('\n', 2)[0].Trim()} ({Continue})",
+            _ => $"unexpected {e.GetType().Name}: {e.Message} ({Continue})",
+        };
+        return "winnow: error: " + message.ReplaceLineEndings(" ");
     }
 }
 

@@ -78,3 +78,47 @@ public sealed class MixedLinear : nn.Module<Tensor, Tensor>
         return nn.functional.linear(x, w, b);
     }
 }
+
+/// <summary>
+/// 2-D batch normalisation with TorchSharp's parameter and buffer names (weight, bias, running_mean, running_var,
+/// num_batches_tracked), so checkpoints are interchangeable with <c>nn.BatchNorm2d</c>. It exists because
+/// TorchSharp 0.107's BatchNorm counts batches with <c>num_batches_tracked.add_(1)</c>, which builds two temporary
+/// Scalars and reads their native handles without keeping the managed objects alive: a garbage collection on
+/// another thread (our augmentation producer allocates constantly) can finalise and free a Scalar while libtorch
+/// still reads it, and a reused slot holding a double then fails the call ("For integral input tensors, argument
+/// alpha must not be a floating point number"), observed once in ~1,400 steps of a DivideMix warm-up. This layer
+/// increments the counter with Scalars held in static fields, which are never collected.
+/// </summary>
+public sealed class KeepAliveBatchNorm2d : nn.Module<Tensor, Tensor>
+{
+    private static readonly Scalar One = 1L.ToScalar();
+
+    private readonly Parameter weight;
+    private readonly Parameter bias;
+    private readonly Tensor running_mean;
+    private readonly Tensor running_var;
+    private readonly Tensor num_batches_tracked;
+    private readonly double momentum, eps;
+
+    /// <summary>Creates the layer: weight 1, bias 0, running mean 0, running variance 1, PyTorch's momentum 0.1 and eps 1e-5.</summary>
+    public KeepAliveBatchNorm2d(long features, double momentum = 0.1, double eps = 1e-5) : base(nameof(KeepAliveBatchNorm2d))
+    {
+        this.momentum = momentum;
+        this.eps = eps;
+        weight = new Parameter(ones(features));
+        bias = new Parameter(zeros(features));
+        running_mean = zeros(features);
+        running_var = ones(features);
+        num_batches_tracked = tensor(0L);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x)
+    {
+        if (x.dim() != 4) throw new ArgumentException($"expected a 4-D input (batch, channels, height, width), got {x.dim()}-D");
+        if (training)
+            using (no_grad()) num_batches_tracked.add_(One, One);
+        return nn.functional.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps);
+    }
+}

@@ -12,16 +12,16 @@ namespace Winnow.Models;
 /// </summary>
 public sealed class PreActBlock : nn.Module<Tensor, Tensor>
 {
-    private readonly BatchNorm2d bn1, bn2;
+    private readonly KeepAliveBatchNorm2d bn1, bn2;
     private readonly MixedConv2d conv1, conv2;
     private readonly MixedConv2d? shortcut;
 
     /// <summary>Creates the block.</summary>
     public PreActBlock(long cin, long cout, long stride) : base(nameof(PreActBlock))
     {
-        bn1 = nn.BatchNorm2d(cin);
+        bn1 = new KeepAliveBatchNorm2d(cin);
         conv1 = new MixedConv2d(cin, cout, 3, stride, 1);
-        bn2 = nn.BatchNorm2d(cout);
+        bn2 = new KeepAliveBatchNorm2d(cout);
         conv2 = new MixedConv2d(cout, cout, 3, 1, 1);
         if (stride != 1 || cin != cout) shortcut = new MixedConv2d(cin, cout, 1, stride, 0);
         RegisterComponents();
@@ -45,21 +45,21 @@ public sealed class PreActBlock : nn.Module<Tensor, Tensor>
 public sealed class BasicBlock : nn.Module<Tensor, Tensor>
 {
     private readonly MixedConv2d conv1, conv2;
-    private readonly BatchNorm2d bn1, bn2;
+    private readonly KeepAliveBatchNorm2d bn1, bn2;
     private readonly MixedConv2d? shortcutConv;
-    private readonly BatchNorm2d? shortcutBn;
+    private readonly KeepAliveBatchNorm2d? shortcutBn;
 
     /// <summary>Creates the block.</summary>
     public BasicBlock(long cin, long cout, long stride) : base(nameof(BasicBlock))
     {
         conv1 = new MixedConv2d(cin, cout, 3, stride, 1);
-        bn1 = nn.BatchNorm2d(cout);
+        bn1 = new KeepAliveBatchNorm2d(cout);
         conv2 = new MixedConv2d(cout, cout, 3, 1, 1);
-        bn2 = nn.BatchNorm2d(cout);
+        bn2 = new KeepAliveBatchNorm2d(cout);
         if (stride != 1 || cin != cout)
         {
             shortcutConv = new MixedConv2d(cin, cout, 1, stride, 0);
-            shortcutBn = nn.BatchNorm2d(cout);
+            shortcutBn = new KeepAliveBatchNorm2d(cout);
         }
         RegisterComponents();
     }
@@ -91,7 +91,7 @@ public enum BlockKind
 public sealed class ResNetEncoder : Encoder
 {
     private readonly MixedConv2d stem;
-    private readonly BatchNorm2d stemBn;
+    private readonly KeepAliveBatchNorm2d stemBn;
     private readonly Sequential stages;
     private readonly int featureDimension;
     private readonly string architecture;
@@ -109,7 +109,7 @@ public sealed class ResNetEncoder : Encoder
     {
         this.architecture = architecture;
         stem = new MixedConv2d(inputChannels, stemWidth, 3, 1, 1);
-        stemBn = nn.BatchNorm2d(stemWidth);
+        stemBn = new KeepAliveBatchNorm2d(stemWidth);
         var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
         long cin = stemWidth;
         for (int s = 0; s < widths.Length; s++)

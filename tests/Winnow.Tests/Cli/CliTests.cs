@@ -36,6 +36,20 @@ public class CliTests
     }
 
     [Fact]
+    public void NativeAndUnexpectedErrorsBecomeOneLineNamingTheFailureAndResume()
+    {
+        var native = new System.Runtime.InteropServices.ExternalException(
+            "For integral input tensors, argument alpha must not be a floating point number.\nException raised from alpha_check at BinaryOps.h:19\nframe #0: c10::Error::Error");
+        string line = global::Winnow.Cli.CliErrors.OneLine(native);
+        Assert.StartsWith("winnow: error: libtorch failed: For integral input tensors, argument alpha must not be a floating point number. (", line);
+        Assert.Contains("--resume <run folder>", line);
+        Assert.DoesNotContain("frame #0", line);
+        Assert.DoesNotContain("\n", line);
+        Assert.StartsWith("winnow: error: unexpected InvalidOperationException: bad state (", global::Winnow.Cli.CliErrors.OneLine(new InvalidOperationException("bad state")));
+        Assert.Equal("winnow: error: a.csv: row 3: expected 2 columns", global::Winnow.Cli.CliErrors.OneLine(new global::Winnow.WinnowException("a.csv: row 3: expected 2 columns")));
+    }
+
+    [Fact]
     public void MissingDataFolderGivesOneLineErrorAndExitCode2()
     {
         var (code, _, err) = Winnow("noise", "make", "--data", "/nonexistent/fmnist", "--noise", "symmetric", "--noise-rate", "0.4", "--out", "/tmp/x.csv");

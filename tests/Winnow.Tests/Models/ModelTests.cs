@@ -31,6 +31,29 @@ public class ModelTests
     }
 
     [Fact]
+    public void KeepAliveBatchNormMatchesTorchSharpsBatchNormAndItsStateDict()
+    {
+        using var _ = NewDisposeScope();
+        manual_seed(3);
+        using var ours = new KeepAliveBatchNorm2d(3);
+        using var reference = nn.BatchNorm2d(3);
+        Assert.Equal(reference.state_dict().Keys.OrderBy(k => k), ours.state_dict().Keys.OrderBy(k => k));
+        for (int step = 0; step < 3; step++)
+        {
+            var x = randn(4, 3, 5, 5) * 2 + 1;
+            Assert.True(allclose(reference.forward(x), ours.forward(x), 1e-5, 1e-6));
+        }
+        Assert.Equal(3L, ours.state_dict()["num_batches_tracked"].item<long>());
+        Assert.True(allclose(reference.running_mean!, ours.state_dict()["running_mean"]));
+        Assert.True(allclose(reference.running_var!, ours.state_dict()["running_var"]));
+        ours.eval();
+        reference.eval();
+        var y = randn(2, 3, 5, 5);
+        Assert.True(allclose(reference.forward(y), ours.forward(y), 1e-5, 1e-6));
+        Assert.Equal(3L, ours.state_dict()["num_batches_tracked"].item<long>());
+    }
+
+    [Fact]
     public void PreActBlockAddsThePreActivatedInputOnItsIdentityShortcut()
     {
         using var _ = NewDisposeScope();
