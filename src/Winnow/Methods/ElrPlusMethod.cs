@@ -117,8 +117,9 @@ public sealed class ElrPlusMethod : ITrainingMethod
     {
         double a = SigmoidRampUp(step + 1, emaRampSteps) * emaAlpha;
         using var _ = no_grad();
+        using Scalar keep = a.ToScalar(), blend = (1 - a).ToScalar(); // held for the loop (see KeepAliveBatchNorm2d)
         foreach (var (average, current) in emas[k].parameters().Zip(nets[k].parameters()))
-            average.mul_(a).add_(current, alpha: 1 - a);
+            average.mul_(keep).add_(current, blend);
     }
 
     /// <inheritdoc/>

@@ -91,7 +91,6 @@ public sealed class MixedLinear : nn.Module<Tensor, Tensor>
 /// </summary>
 public sealed class KeepAliveBatchNorm2d : nn.Module<Tensor, Tensor>
 {
-    private static readonly Scalar One = 1L.ToScalar();
 
     private readonly Parameter weight;
     private readonly Parameter bias;
@@ -118,7 +117,19 @@ public sealed class KeepAliveBatchNorm2d : nn.Module<Tensor, Tensor>
     {
         if (x.dim() != 4) throw new ArgumentException($"expected a 4-D input (batch, channels, height, width), got {x.dim()}-D");
         if (training)
-            using (no_grad()) num_batches_tracked.add_(One, One);
+            using (no_grad()) num_batches_tracked.add_(LongLivedScalars.One, LongLivedScalars.One);
         return nn.functional.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps);
     }
+}
+
+/// <summary>
+/// Scalars that live as long as the process, for hot calls that would otherwise build a temporary one: TorchSharp
+/// reads a temporary Scalar's native handle without keeping the managed object alive, so the finaliser can free it
+/// while libtorch still reads it (see <see cref="KeepAliveBatchNorm2d"/>). <c>a.add_(b)</c> passes such a temporary
+/// as alpha; <c>a.add_(b, LongLivedScalars.One)</c> does not.
+/// </summary>
+public static class LongLivedScalars
+{
+    /// <summary>The integer 1 (valid as alpha for integral and floating tensors alike).</summary>
+    public static readonly Scalar One = 1L.ToScalar();
 }

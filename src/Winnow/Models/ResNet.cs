@@ -34,7 +34,7 @@ public sealed class PreActBlock : nn.Module<Tensor, Tensor>
         var a = F.relu(bn1.forward(x));
         var shortPath = shortcut is null ? a : shortcut.forward(a);
         var h = conv2.forward(F.relu(bn2.forward(conv1.forward(a))));
-        return h.add_(shortPath).MoveToOuterDisposeScope();
+        return h.add_(shortPath, LongLivedScalars.One).MoveToOuterDisposeScope();
     }
 }
 
@@ -70,7 +70,7 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var h = bn2.forward(conv2.forward(F.relu(bn1.forward(conv1.forward(x)))));
         var s = shortcutConv is null ? x : shortcutBn!.forward(shortcutConv.forward(x));
-        return F.relu(h.add_(s)).MoveToOuterDisposeScope();
+        return F.relu(h.add_(s, LongLivedScalars.One)).MoveToOuterDisposeScope();
     }
 }
 

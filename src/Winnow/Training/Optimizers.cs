@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Winnow.Models;
 
 namespace Winnow.Training;
 
@@ -90,19 +91,22 @@ public sealed class SgdOptimizer : ParameterOptimizer
     public override void Step()
     {
         using var _ = no_grad();
+        // Scalars held for the whole step (see KeepAliveBatchNorm2d: TorchSharp's temporary Scalars can be
+        // finalised while libtorch reads them); one set per step instead of three per parameter.
+        using Scalar decay = weightDecay.ToScalar(), mu = momentum.ToScalar(), step = (-LearningRate).ToScalar();
         for (int i = 0; i < Parameters.Length; i++)
         {
             var p = Parameters[i];
             var g = p.grad;
             if (g is null) continue;
-            if (weightDecay != 0) g.add_(p, alpha: weightDecay);
+            if (weightDecay != 0) g.add_(p, decay);
             if (momentum != 0)
             {
                 if (buffers[i] is null) buffers[i] = g.detach().clone().DetachFromDisposeScope();
-                else buffers[i]!.mul_(momentum).add_(g);
+                else buffers[i]!.mul_(mu).add_(g, LongLivedScalars.One);
                 g = buffers[i]!;
             }
-            p.add_(g, alpha: -LearningRate);
+            p.add_(g, step);
         }
     }
 
@@ -149,6 +153,10 @@ public sealed class AdamWOptimizer : ParameterOptimizer
         using var _ = no_grad();
         steps++;
         double c1 = 1 - Math.Pow(beta1, steps), c2 = 1 - Math.Pow(beta2, steps);
+        // Scalars held for the whole step (see SgdOptimizer.Step).
+        using Scalar b1 = beta1.ToScalar(), b1Complement = (1 - beta1).ToScalar(), b2 = beta2.ToScalar(), b2Complement = (1 - beta2).ToScalar(),
+            decay = (1 - LearningRate * weightDecay).ToScalar(), secondMomentCorrection = c2.ToScalar(), epsilon = eps.ToScalar(),
+            step = (-LearningRate / c1).ToScalar();
         for (int i = 0; i < Parameters.Length; i++)
         {
             var p = Parameters[i];
@@ -156,11 +164,11 @@ public sealed class AdamWOptimizer : ParameterOptimizer
             if (g is null) continue;
             m[i] ??= zeros_like(p).DetachFromDisposeScope();
             v[i] ??= zeros_like(p).DetachFromDisposeScope();
-            m[i]!.mul_(beta1).add_(g, alpha: 1 - beta1);
-            v[i]!.mul_(beta2).addcmul_(g, g, value: 1 - beta2);
-            if (weightDecay != 0) p.mul_(1 - LearningRate * weightDecay);
-            using var denom = (v[i]! / c2).sqrt_().add_(eps);
-            p.addcdiv_(m[i]!, denom, value: -LearningRate / c1);
+            m[i]!.mul_(b1).add_(g, b1Complement);
+            v[i]!.mul_(b2).addcmul_(g, g, b2Complement);
+            if (weightDecay != 0) p.mul_(decay);
+            using var denom = v[i]!.div(secondMomentCorrection).sqrt_().add_(epsilon, LongLivedScalars.One);
+            p.addcdiv_(m[i]!, denom, step);
         }
     }
 
