@@ -25,21 +25,26 @@ internal sealed class DatasetOptions
         foreach (var o in new Option[] { Dataset, Data, TestData, ImageSize, Channels, LabelFile }) command.Options.Add(o);
     }
 
-    public DatasetSpec Read(ParseResult r) => new()
+    public DatasetSpec Read(ParseResult r)
     {
-        Kind = r.GetValue(Dataset) switch
+        var kind = r.GetValue(Dataset) switch
         {
             "mnist" => DatasetKind.Mnist,
             "cifar10" => DatasetKind.Cifar10,
             "folder" => DatasetKind.Folder,
             _ => DatasetKind.FashionMnist,
-        },
-        Path = r.GetValue(Data),
-        TestPath = r.GetValue(TestData),
-        ImageSize = r.GetValue(ImageSize),
-        Channels = r.GetValue(Channels),
-        LabelFile = r.GetValue(LabelFile),
-    };
+        };
+        return new()
+        {
+            Kind = kind,
+            Path = r.GetValue(Data),
+            TestPath = r.GetValue(TestData),
+            ImageSize = r.GetValue(ImageSize),
+            // Recorded only where it applies, so options.json does not claim 3 channels for Fashion-MNIST.
+            Channels = kind == DatasetKind.Folder ? r.GetValue(Channels) : null,
+            LabelFile = r.GetValue(LabelFile),
+        };
+    }
 }
 
 /// <summary>Options that make synthetic noisy labels, shared by train and noise.</summary>

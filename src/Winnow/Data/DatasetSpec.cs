@@ -30,8 +30,8 @@ public sealed record DatasetSpec
     /// <summary>For image folders: resize to Size × Size.</summary>
     public int? ImageSize { get; init; }
 
-    /// <summary>For image folders: 1 (grey) or 3 (RGB).</summary>
-    public int Channels { get; init; } = 3;
+    /// <summary>For image folders: 1 (grey) or 3 (RGB); null means 3. The built-in datasets have their own (and ignore it).</summary>
+    public int? Channels { get; init; }
 
     /// <summary>A CSV label file (path or index, label) that replaces the training labels.</summary>
     public string? LabelFile { get; init; }
@@ -70,7 +70,7 @@ public sealed record DatasetSpec
         DatasetKind.FashionMnist => MnistFamily.LoadFashionMnist(path, train),
         DatasetKind.Mnist => MnistFamily.LoadMnist(path, train),
         DatasetKind.Cifar10 => Cifar10Reader.Load(path, train),
-        DatasetKind.Folder => ImageFolderReader.Load(path, new ImageFolderOptions { Size = ImageSize, Channels = Channels }),
+        DatasetKind.Folder => ImageFolderReader.Load(path, new ImageFolderOptions { Size = ImageSize, Channels = Channels ?? 3 }),
         _ => throw new ArgumentOutOfRangeException(nameof(Kind)),
     };
 }
