@@ -87,11 +87,10 @@ public sealed class MixedLinear : nn.Module<Tensor, Tensor>
 /// another thread (our augmentation producer allocates constantly) can finalise and free a Scalar while libtorch
 /// still reads it, and a reused slot holding a double then fails the call ("For integral input tensors, argument
 /// alpha must not be a floating point number"), observed once in ~1,400 steps of a DivideMix warm-up. This layer
-/// increments the counter with Scalars held in static fields, which are never collected.
+/// increments the counter with <see cref="LongLivedScalars.One"/>, which is never collected.
 /// </summary>
 public sealed class KeepAliveBatchNorm2d : nn.Module<Tensor, Tensor>
 {
-
     private readonly Parameter weight;
     private readonly Parameter bias;
     private readonly Tensor running_mean;
