@@ -37,12 +37,15 @@ internal static class Commands
         var gmmIterations = new Option<int>("--gmm-iterations") { Description = "dividemix: EM iterations of the loss mixture (DivideMix 10, C2D 200)", DefaultValueFactory = _ => new DivideMixOptions().MixtureIterations };
         var warmupClip = new Option<double?>("--warmup-clip") { Description = "dividemix: largest gradient norm during warm-up (default 1 with --encoder as C2D, off from scratch; 0 = off)" };
         var rampEpochs = new Option<int>("--ramp-epochs") { Description = "dividemix: epochs over which the unlabeled-loss weight ramps up after warm-up", DefaultValueFactory = _ => new DivideMixOptions().RampUpEpochs };
+        var mixAlpha = new Option<double?>("--mix-alpha") { Description = $"dividemix: MixMatch's Beta(α, α) (default {new DivideMixOptions().Alpha}; the official code uses 0.5 on Clothing1M and WebVision); elr-plus: mixup's α (default {new ElrOptions().MixupAlpha})" };
+        var sharpen = new Option<double>("--sharpen-temperature") { Description = "dividemix: sharpening temperature T of refined and guessed labels", DefaultValueFactory = _ => new DivideMixOptions().SharpenTemperature };
+        var lossHistory = new Option<int?>("--loss-history") { Description = "dividemix: epochs of per-sample losses averaged before the mixture is fitted (default 5 at 90% noise and above, else 1)" };
         cmd.Options.Add(method);
         cmd.Options.Add(model);
         cmd.Options.Add(encoder);
         var elrBeta = new Option<double?>("--elr-beta") { Description = "elr, elr-plus: target momentum β (default 0.7 symmetric, 0.9 asymmetric)" };
         var elrLambda = new Option<double?>("--elr-lambda") { Description = "elr, elr-plus: regularizer weight λ (default 3 symmetric, 1 asymmetric)" };
-        foreach (var o in new Option[] { warmup, lambdaU, threshold, coDivide, gmmIterations, warmupClip, rampEpochs, elrBeta, elrLambda }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { warmup, lambdaU, threshold, coDivide, gmmIterations, warmupClip, rampEpochs, mixAlpha, sharpen, lossHistory, elrBeta, elrLambda }) cmd.Options.Add(o);
         cmd.Options.Add(encoderMode);
         cmd.Options.Add(regLambda);
         cmd.Options.Add(regTemperature);
@@ -67,8 +70,12 @@ internal static class Commands
                     WarmupEpochs = r.GetValue(warmup), LambdaU = r.GetValue(lambdaU), Threshold = r.GetValue(threshold),
                     CoDivide = r.GetValue(coDivide) == "sequential" ? CoDivideOrder.Sequential : CoDivideOrder.Simultaneous,
                     MixtureIterations = r.GetValue(gmmIterations), WarmupGradientClip = r.GetValue(warmupClip), RampUpEpochs = r.GetValue(rampEpochs),
+                    Alpha = r.GetValue(mixAlpha) ?? new DivideMixOptions().Alpha, SharpenTemperature = r.GetValue(sharpen), LossHistory = r.GetValue(lossHistory),
                 } : null,
-                Elr = r.GetValue(method) is "elr" or "elr-plus" ? new ElrOptions { Beta = r.GetValue(elrBeta), Lambda = r.GetValue(elrLambda) } : null,
+                Elr = r.GetValue(method) is "elr" or "elr-plus" ? new ElrOptions
+                {
+                    Beta = r.GetValue(elrBeta), Lambda = r.GetValue(elrLambda), MixupAlpha = r.GetValue(mixAlpha) ?? new ElrOptions().MixupAlpha,
+                } : null,
                 Regularizer = r.GetValue(method) == "ce-reg" ? new RepresentationRegularizerOptions { Lambda = r.GetValue(regLambda), Temperature = r.GetValue(regTemperature) } : null,
                 Dataset = dataset.Read(r),
                 Noise = noise.Read(r, r.GetValue(noisyLabels)),

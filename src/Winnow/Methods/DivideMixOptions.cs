@@ -72,7 +72,7 @@ public sealed record DivideMixOptions
         bool asymmetric = noise.Kind == NoiseKind.Asymmetric;
         double rate = noise.Kind == NoiseKind.None ? 0 : noise.Rate;
         double lambdaU = asymmetric ? 0 : rate switch { < 0.35 => 0, < 0.85 => 25, _ => 50 };
-        return this with
+        var resolved = this with
         {
             WarmupEpochs = WarmupEpochs ?? (fromEncoder ? 5 : 10),
             LambdaU = LambdaU ?? lambdaU,
@@ -81,5 +81,27 @@ public sealed record DivideMixOptions
             ConfidencePenalty = ConfidencePenalty ?? asymmetric,
             WarmupGradientClip = WarmupGradientClip ?? (fromEncoder ? 1.0 : 0),
         };
+        resolved.Validate();
+        return resolved;
+    }
+
+    /// <summary>Throws a <see cref="WinnowException"/> naming the first value out of its range.</summary>
+    private void Validate()
+    {
+        static void Require(bool ok, string message)
+        {
+            if (!ok) throw new WinnowException("dividemix: " + message);
+        }
+        Require(WarmupEpochs >= 0, $"warm-up epochs must be non-negative, got {WarmupEpochs}");
+        Require(LambdaU >= 0, $"lambda-u must be non-negative, got {LambdaU}");
+        Require(Threshold is >= 0 and <= 1, $"p-threshold must be in [0, 1], got {Threshold}");
+        Require(LossHistory >= 1, $"loss-history must be at least 1, got {LossHistory}");
+        Require(WarmupGradientClip >= 0, $"warm-up gradient clip must be non-negative (0 = off), got {WarmupGradientClip}");
+        Require(SharpenTemperature > 0, $"sharpen temperature must be positive, got {SharpenTemperature}");
+        Require(Alpha > 0, $"mix-alpha must be positive, got {Alpha}");
+        Require(RampUpEpochs >= 1, $"ramp epochs must be at least 1, got {RampUpEpochs}");
+        Require(LabeledBatchSize >= 2, $"labeled batch size must be at least 2, got {LabeledBatchSize}");
+        Require(MixtureIterations >= 1, $"gmm-iterations must be at least 1, got {MixtureIterations}");
+        Require(MixtureTolerance > 0 && MixtureRegCovar >= 0, $"mixture tolerance must be positive and reg_covar non-negative, got {MixtureTolerance} and {MixtureRegCovar}");
     }
 }

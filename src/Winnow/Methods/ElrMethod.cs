@@ -31,7 +31,13 @@ public sealed record ElrOptions
     public ElrOptions Resolve(NoiseSpec noise)
     {
         bool asymmetric = noise.Kind == NoiseKind.Asymmetric;
-        return this with { Beta = Beta ?? (asymmetric ? 0.9 : 0.7), Lambda = Lambda ?? (asymmetric ? 1 : 3) };
+        var resolved = this with { Beta = Beta ?? (asymmetric ? 0.9 : 0.7), Lambda = Lambda ?? (asymmetric ? 1 : 3) };
+        if (resolved.Beta is not (>= 0 and < 1)) throw new WinnowException($"elr: beta must be in [0, 1), got {resolved.Beta}");
+        if (!(resolved.Lambda >= 0)) throw new WinnowException($"elr: lambda must be non-negative, got {resolved.Lambda}");
+        if (!(MixupAlpha > 0)) throw new WinnowException($"elr-plus: mix-alpha must be positive, got {MixupAlpha}");
+        if (EmaAlpha is not (>= 0 and < 1) || EmaRampFraction is not (> 0 and <= 1))
+            throw new WinnowException($"elr-plus: averaging momentum must be in [0, 1) and its ramp fraction in (0, 1], got {EmaAlpha} and {EmaRampFraction}");
+        return resolved;
     }
 }
 
