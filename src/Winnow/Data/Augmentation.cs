@@ -7,7 +7,7 @@ namespace Winnow.Data;
 /// </summary>
 public interface IImageTransform
 {
-    /// <summary>Writes the transformed, normalised image into <paramref name="destination"/>.</summary>
+    /// <summary>Writes the transformed, normalised image into <paramref name="destination"/>, every element of it (buffers are reused uncleared).</summary>
     void Apply(ReadOnlySpan<byte> source, Span<float> destination, int channels, int height, int width, Normalization normalization, Random rng);
 }
 

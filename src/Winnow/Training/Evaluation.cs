@@ -43,7 +43,7 @@ public static class Evaluation
             foreach (var batch in BatchStream.Create(dataset, dataset.Labels, order, batchSize, NormalizeOnly.Instance, 0, cancellation: cancellation))
             {
                 using var scope = NewDisposeScope();
-                var x = tensor(batch.Pixels, [batch.Count, batch.Channels, batch.Height, batch.Width]);
+                var x = batch.MovePixelsToTensor();
                 parts.Add(features(x).to(ScalarType.Float32).contiguous().MoveToOuterDisposeScope());
             }
             return cat(parts, 0);
@@ -65,7 +65,7 @@ public static class Evaluation
         foreach (var batch in BatchStream.Create(dataset, dataset.Labels, order, batchSize, NormalizeOnly.Instance, 0, cancellation: cancellation))
         {
             using var scope = NewDisposeScope();
-            var x = tensor(batch.Pixels, [batch.Count, batch.Channels, batch.Height, batch.Width]);
+            var x = batch.MovePixelsToTensor();
             var p = nn.functional.softmax(logits(x).to(ScalarType.Float32), 1).contiguous();
             var arr = p.data<float>().ToArray();
             Array.Copy(arr, 0, probs, (long)batch.Indices[0] * c, arr.Length);

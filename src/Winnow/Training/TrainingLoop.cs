@@ -162,7 +162,7 @@ public sealed class TrainingLoop
     }
 
     private static TrainingBatch ToDevice(HostBatch hb) =>
-        new(tensor(hb.Pixels, [hb.Views * hb.Count, hb.Channels, hb.Height, hb.Width]), hb.Views, tensor(hb.Labels), hb.Indices);
+        new(hb.MovePixelsToTensor(), hb.Views, tensor(hb.Labels), hb.Indices);
 
     /// <summary>
     /// <paramref name="count"/> full batches drawn from the companion pool, reshuffled each time the pool runs out

@@ -1,0 +1,46 @@
+using Winnow.Data;
+
+namespace Winnow.Tests.Data;
+
+public class BatchStreamTests
+{
+    [Fact]
+    public void BatchesFollowTheOrderAndKeepTheSmallLastBatch()
+    {
+        var data = TestData.Bars(10, size: 8);
+        int[] order = [3, 1, 4, 0, 9, 2, 6];
+        var batches = BatchStream.Create(data, data.Labels, order, 3, NormalizeOnly.Instance, seed: 0, cancellation: TestContext.Current.CancellationToken).ToList();
+        Assert.Equal([3, 3, 1], batches.Select(b => b.Count));
+        Assert.Equal(order, batches.SelectMany(b => b.Indices));
+        Assert.Equal(order.Select(i => (long)data.Labels[i]), batches.SelectMany(b => b.Labels));
+        // Image 4 is the third of the first batch: its 64 pixels, normalised with the dataset's mean and std.
+        var expected = data.Image(4).ToArray().Select(p => (p / 255f - data.Normalization.Mean[0]) / data.Normalization.Std[0]);
+        Assert.Equal(expected, batches[0].Pixels.Skip(2 * 64).Take(64), (a, b) => Math.Abs(a - b) < 1e-5);
+        Assert.Equal(2, BatchStream.Create(data, data.Labels, order, 3, NormalizeOnly.Instance, seed: 0, dropLast: true, cancellation: TestContext.Current.CancellationToken).Count());
+    }
+
+    [Fact]
+    public void TheSeedAloneFixesTheAugmentedPixels()
+    {
+        var data = TestData.Bars(20, size: 8);
+        var order = Enumerable.Range(0, 20).ToArray();
+        var crop = new RandomCropFlip(2);
+        float[] Run(int seed) => BatchStream.Create(data, data.Labels, order, 8, [crop, crop], seed, cancellation: TestContext.Current.CancellationToken).SelectMany(b => b.Pixels.ToArray()).ToArray();
+        Assert.Equal(Run(5), Run(5));
+        Assert.NotEqual(Run(5), Run(6));
+    }
+
+    [Fact]
+    public void PixelsMovedToATensorSurviveTheReuseOfTheirArray()
+    {
+        var data = TestData.Bars(6, size: 8);
+        var batch = BatchStream.Build(data, data.Labels, new[] { 0, 1, 2 }, [NormalizeOnly.Instance, NormalizeOnly.Instance], new Random(0));
+        var copy = batch.Pixels.ToArray();
+        var pixels = batch.Pixels;
+        using var t = batch.MovePixelsToTensor();
+        Assert.Equal([6L, 1, 8, 8], t.shape);
+        Assert.Same(pixels, PixelBufferPool.Rent(pixels.Length));
+        Array.Fill(pixels, 7f);
+        Assert.Equal(copy, t.data<float>().ToArray());
+    }
+}
