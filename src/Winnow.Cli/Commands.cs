@@ -27,6 +27,7 @@ internal static class Commands
         var encoder = new Option<string?>("--encoder") { Description = "Start the encoder from this checkpoint (a 'winnow pretrain' run's last.ckpt: C2D's SimCLR initialisation); --model defaults to its architecture" };
         var encoderMode = new Option<string>("--encoder-mode") { Description = "With --encoder: finetune (all layers train) or fixed (frozen encoder in eval mode, linear head trained)", DefaultValueFactory = _ => "finetune" };
         encoderMode.AcceptOnlyFromAmong("finetune", "fixed");
+        var headEpochs = new Option<int>("--head-epochs") { Description = "ce with --encoder (finetune): first train only the new head on the frozen encoder for this many epochs, then every layer (LP-FT)" };
         var regLambda = new Option<double>("--reg-lambda") { Description = "ce-reg: weight of the representation regularizer", DefaultValueFactory = _ => new RepresentationRegularizerOptions().Lambda };
         var regTemperature = new Option<double>("--reg-temperature") { Description = "ce-reg: InfoNCE temperature", DefaultValueFactory = _ => new RepresentationRegularizerOptions().Temperature };
         var warmup = new Option<int?>("--warmup") { Description = "dividemix: warm-up epochs (default 10 from scratch, 5 with --encoder)" };
@@ -47,6 +48,7 @@ internal static class Commands
         var elrLambda = new Option<double?>("--elr-lambda") { Description = "elr, elr-plus: regularizer weight λ (default 3 symmetric, 1 asymmetric)" };
         foreach (var o in new Option[] { warmup, lambdaU, threshold, coDivide, gmmIterations, warmupClip, rampEpochs, mixAlpha, sharpen, lossHistory, elrBeta, elrLambda }) cmd.Options.Add(o);
         cmd.Options.Add(encoderMode);
+        cmd.Options.Add(headEpochs);
         cmd.Options.Add(regLambda);
         cmd.Options.Add(regTemperature);
         var dataset = new DatasetOptions(cmd);
@@ -65,6 +67,7 @@ internal static class Commands
                 Model = ChooseModel(r, model, encoderPath),
                 Encoder = encoderPath is null ? null : Path.GetFullPath(encoderPath),
                 EncoderMode = r.GetValue(encoderMode) == "fixed" ? EncoderMode.Fixed : EncoderMode.Finetune,
+                HeadOnlyEpochs = r.GetValue(headEpochs),
                 DivideMix = r.GetValue(method) == "dividemix" ? new DivideMixOptions
                 {
                     WarmupEpochs = r.GetValue(warmup), LambdaU = r.GetValue(lambdaU), Threshold = r.GetValue(threshold),

@@ -13,10 +13,18 @@ namespace Winnow.Methods;
 public sealed class CrossEntropyMethod : ClassifierTrainingMethod
 {
     private readonly IOptimizer optimizer;
+    private readonly int headOnlyEpochs;
 
-    /// <summary>Trains <paramref name="network"/> with the optimiser the options describe (over the parameters that require gradients).</summary>
-    public CrossEntropyMethod(Classifier network, TrainingOptions options) : base(network, options) =>
+    /// <summary>
+    /// Trains <paramref name="network"/> with the optimiser the options describe (over the parameters that require
+    /// gradients); for the first <paramref name="headOnlyEpochs"/> epochs the encoder is frozen and only the head
+    /// trains (LP-FT; the optimiser skips parameters without gradients, so the encoder's weights do not move).
+    /// </summary>
+    public CrossEntropyMethod(Classifier network, TrainingOptions options, int headOnlyEpochs = 0) : base(network, options)
+    {
         optimizer = OptimizerFactory.Create(network.parameters(), options);
+        this.headOnlyEpochs = headOnlyEpochs;
+    }
 
     /// <inheritdoc/>
     public override string Name => "ce";
@@ -28,11 +36,12 @@ public sealed class CrossEntropyMethod : ClassifierTrainingMethod
     public override IReadOnlyList<(string Name, IOptimizer Optimizer)> Optimizers => [("net", optimizer)];
 
     /// <summary>
-    /// Before the first step of a fixed-encoder run, sets the standardizer between the frozen encoder and the head from
+    /// Freezes or releases the encoder for LP-FT's head-only epochs. Before the first step of a fixed-encoder run, sets the standardizer between the frozen encoder and the head from
     /// the features of the un-augmented training images (a resumed run gets them from its checkpoint instead).
     /// </summary>
     public override void BeginEpoch(EpochContext context)
     {
+        if (headOnlyEpochs > 0) Network.FrozenEncoder = context.Epoch < headOnlyEpochs;
         if (Network.Standardizer is not { IsCalibrated: false } standardizer) return;
         Network.eval();
         using var features = Evaluation.FeatureMatrix(Network.Features, context.Train, cancellation: context.Cancellation);

@@ -61,6 +61,8 @@ public static class MethodFactory
             throw new WinnowException($"unknown method '{manifest.Method}'; expected one of {string.Join(", ", Methods.Keys)}");
         if (manifest.EncoderMode == EncoderMode.Fixed && manifest.Method != "ce")
             throw new WinnowException($"--encoder-mode fixed trains a linear head with cross-entropy (--method ce); {manifest.Method} trains the encoder");
+        if (manifest.HeadOnlyEpochs != 0 && (manifest.Method != "ce" || manifest.Encoder is null || manifest.EncoderMode != EncoderMode.Finetune || manifest.HeadOnlyEpochs < 0))
+            throw new WinnowException($"--head-epochs (got {manifest.HeadOnlyEpochs}) needs a non-negative count, --method ce and --encoder in finetune mode");
         if (manifest.EncoderMode == EncoderMode.Fixed && manifest.Encoder is null)
             throw new WinnowException("--encoder-mode fixed needs a pre-trained encoder (--encoder PATH); a frozen random encoder learns nothing");
         if (manifest.Method == "dividemix")
@@ -75,7 +77,7 @@ public static class MethodFactory
         switch (manifest.Method)
         {
             case "ce":
-                return new CrossEntropyMethod(network, manifest.Training);
+                return new CrossEntropyMethod(network, manifest.Training, manifest.HeadOnlyEpochs);
             default:
                 var regularizer = manifest.Regularizer ?? new RepresentationRegularizerOptions();
                 var projection = new ProjectionHead(encoder.FeatureDimension, regularizer.ProjectionDimension);

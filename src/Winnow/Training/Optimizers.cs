@@ -52,6 +52,15 @@ public abstract class ParameterOptimizer : IOptimizer
     /// <inheritdoc/>
     public double LearningRate { get; set; }
 
+    /// <summary>Largest L2 norm of all gradients together; <see cref="ClipGradients"/> scales larger ones down to it (0: off).</summary>
+    public double MaxGradientNorm { get; init; }
+
+    /// <summary>Scales the gradients down so that their joint L2 norm is at most <see cref="MaxGradientNorm"/>, when it is set.</summary>
+    protected void ClipGradients()
+    {
+        if (MaxGradientNorm > 0) nn.utils.clip_grad_norm_(Parameters.Where(p => p.grad is not null), MaxGradientNorm);
+    }
+
     /// <inheritdoc/>
     public void ZeroGrad()
     {
@@ -91,6 +100,7 @@ public sealed class SgdOptimizer : ParameterOptimizer
     public override void Step()
     {
         using var _ = no_grad();
+        ClipGradients();
         // Scalars held for the whole step (see KeepAliveBatchNorm2d: TorchSharp's temporary Scalars can be
         // finalised while libtorch reads them); one set per step instead of three per parameter.
         using Scalar decay = weightDecay.ToScalar(), mu = momentum.ToScalar(), step = (-LearningRate).ToScalar();
@@ -151,6 +161,7 @@ public sealed class AdamWOptimizer : ParameterOptimizer
     public override void Step()
     {
         using var _ = no_grad();
+        ClipGradients();
         steps++;
         double c1 = 1 - Math.Pow(beta1, steps), c2 = 1 - Math.Pow(beta2, steps);
         // Scalars held for the whole step (see SgdOptimizer.Step).
@@ -198,11 +209,11 @@ public sealed class AdamWOptimizer : ParameterOptimizer
 /// <summary>Creates the optimiser that <see cref="TrainingOptions"/> describe.</summary>
 public static class OptimizerFactory
 {
-    /// <summary>SGD or AdamW over <paramref name="parameters"/> with the options' rate, momentum and weight decay.</summary>
+    /// <summary>SGD or AdamW over <paramref name="parameters"/> with the options' rate, momentum, weight decay and gradient clipping.</summary>
     public static IOptimizer Create(IEnumerable<Parameter> parameters, TrainingOptions options) => options.Optimizer switch
     {
-        OptimizerKind.Sgd => new SgdOptimizer(parameters, options.LearningRate, options.Momentum, options.WeightDecay),
-        OptimizerKind.AdamW => new AdamWOptimizer(parameters, options.LearningRate, options.WeightDecay),
+        OptimizerKind.Sgd => new SgdOptimizer(parameters, options.LearningRate, options.Momentum, options.WeightDecay) { MaxGradientNorm = options.GradientClip },
+        OptimizerKind.AdamW => new AdamWOptimizer(parameters, options.LearningRate, options.WeightDecay) { MaxGradientNorm = options.GradientClip },
         _ => throw new ArgumentOutOfRangeException(nameof(options)),
     };
 }

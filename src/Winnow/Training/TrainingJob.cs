@@ -27,6 +27,13 @@ public sealed record RunManifest
     /// <summary>With <see cref="Encoder"/>: train every layer, or keep the encoder fixed and train the linear head only.</summary>
     public EncoderMode EncoderMode { get; init; } = EncoderMode.Finetune;
 
+    /// <summary>
+    /// With <see cref="Encoder"/> in finetune mode (cross-entropy): epochs at the start in which the encoder is frozen
+    /// (eval mode, no gradients) and only the new head trains, before every layer fine-tunes (LP-FT, Kumar et al.
+    /// 2022), so that gradients through a random head do not disturb the pre-trained features. 0: fine-tune from the start.
+    /// </summary>
+    public int HeadOnlyEpochs { get; init; }
+
     /// <summary>SimCLR's options, for pre-training runs.</summary>
     public SimClrOptions? SimClr { get; init; }
 

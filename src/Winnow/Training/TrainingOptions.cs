@@ -107,6 +107,13 @@ public sealed record TrainingOptions
     /// <summary>How many final epochs "Last" averages (10 in the seeds' papers).</summary>
     public int LastEpochs { get; init; } = 10;
 
+    /// <summary>
+    /// Largest L2 norm of all gradients together before each update; larger gradients are scaled down to it (0: no
+    /// clipping, the default). C2D clips at 1 when it starts from a SimCLR encoder, so that the first steps through a
+    /// random head do not undo the pre-trained features.
+    /// </summary>
+    public double GradientClip { get; init; }
+
     /// <summary>Checks ranges; throws <see cref="WinnowException"/> with the option's name.</summary>
     public void Validate()
     {
@@ -117,5 +124,6 @@ public sealed record TrainingOptions
         if (WeightDecay < 0) throw new WinnowException($"weight decay must be non-negative, got {WeightDecay}");
         if (CropPadding < 0) throw new WinnowException($"crop padding must be non-negative, got {CropPadding}");
         if (LastEpochs < 1) throw new WinnowException($"last-epochs must be at least 1, got {LastEpochs}");
+        if (!(GradientClip >= 0)) throw new WinnowException($"grad-clip must be non-negative (0 = off), got {GradientClip}");
     }
 }

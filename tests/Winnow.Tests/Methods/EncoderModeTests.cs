@@ -70,6 +70,37 @@ public class EncoderModeTests
     }
 
     [Fact]
+    public void HeadOnlyEpochsKeepTheEncoderThenReleaseIt()
+    {
+        string encoder = PretrainedEncoder();
+        var manifest = Manifest("ce", encoder, EncoderMode.Finetune) with { HeadOnlyEpochs = 1, Training = new TrainingOptions { Epochs = 1, BatchSize = 32, Precision = Precision.Float32, Seed = 1, Threads = 2 } };
+        TrainingLoop.SeedForInitialisation(1);
+        using var method = MethodFactory.Create(manifest, 1, 4);
+        var classifier = (Classifier)method.Networks[0].Network;
+        var before = EncoderState(method);
+        var headBefore = classifier.Head.parameters().First().data<float>().ToArray();
+        var train = TestData.Bars(128, seed: 1);
+        var labels = NoisyLabelSet.Create(train, new SymmetricNoise(0.2), 1);
+        var folder = new RunFolder(TestData.TempDir());
+        new TrainingLoop(manifest.Training).Run(method, train, labels, TestData.Bars(32, seed: 2), folder, cancellation: TestContext.Current.CancellationToken);
+        // Epoch 1 trained the head only: encoder weights and batch-norm statistics as loaded.
+        var afterHeadEpoch = EncoderState(method);
+        foreach (var (key, value) in before) Assert.Equal(value, afterHeadEpoch[key]);
+        Assert.NotEqual(headBefore, classifier.Head.parameters().First().data<float>().ToArray());
+        // Epoch 2 (resumed from the checkpoint with a longer schedule) trains every layer.
+        var longer = manifest.Training with { Epochs = 2 };
+        TrainingLoop.SeedForInitialisation(1);
+        using var resumed = MethodFactory.Create(manifest with { Training = longer }, 1, 4);
+        using var checkpoint = Checkpoint.Load(folder.LastCheckpoint);
+        new TrainingLoop(longer).Run(resumed, train, labels, TestData.Bars(32, seed: 2), folder, resume: checkpoint, cancellation: TestContext.Current.CancellationToken);
+        var afterFineTuning = EncoderState(resumed);
+        Assert.Contains(before.Keys, k => k.Contains("weight") && !before[k].SequenceEqual(afterFineTuning[k]));
+        Assert.Contains(before.Keys, k => k.Contains("running_mean") && !before[k].SequenceEqual(afterFineTuning[k]));
+        Assert.Throws<WinnowException>(() => MethodFactory.Create(Manifest("dividemix", encoder, EncoderMode.Finetune) with { HeadOnlyEpochs = 1 }, 1, 4));
+        Assert.Throws<WinnowException>(() => MethodFactory.Create(Manifest("ce", null, EncoderMode.Finetune) with { HeadOnlyEpochs = 1 }, 1, 4));
+    }
+
+    [Fact]
     public void FeatureStandardizerMatchesHandComputedValues()
     {
         using var _ = NewDisposeScope();

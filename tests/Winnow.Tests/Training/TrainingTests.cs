@@ -48,6 +48,25 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void GradientsAboveTheClipNormAreScaledDownBeforeTheUpdate()
+    {
+        using var _ = NewDisposeScope();
+        var p = new TorchSharp.Modules.Parameter(tensor(new float[] { 3f, 4f }));
+        var sgd = new SgdOptimizer([p], learningRate: 1, momentum: 0, weightDecay: 0) { MaxGradientNorm = 1 };
+        // grad = p = (3, 4), norm 5 → clipped to (0.6, 0.8); p − 1·g = (2.4, 3.2).
+        sgd.ZeroGrad();
+        (p * p).sum().div(2).backward();
+        sgd.Step();
+        Assert.Equal(new[] { 2.4f, 3.2f }, p.data<float>().ToArray(), (a, b) => Math.Abs(a - b) < 1e-5);
+        // Below the norm nothing changes: grad (2.4, 3.2) has norm 4 ≤ 10, so p becomes 0.
+        var loose = new SgdOptimizer([p], learningRate: 1, momentum: 0, weightDecay: 0) { MaxGradientNorm = 10 };
+        loose.ZeroGrad();
+        (p * p).sum().div(2).backward();
+        loose.Step();
+        Assert.Equal(new[] { 0f, 0f }, p.data<float>().ToArray(), (a, b) => Math.Abs(a - b) < 1e-5);
+    }
+
+    [Fact]
     public void AdamWFirstStepMovesEachWeightByTheLearningRate()
     {
         using var _ = NewDisposeScope();
