@@ -88,6 +88,7 @@ internal sealed class TrainingLoopOptions
     public Option<double> Momentum { get; }
     public Option<double> WeightDecay { get; }
     public Option<double> GradientClip { get; }
+    public Option<double> EncoderRateScale { get; }
     public Option<string> Schedule { get; }
     public Option<int[]> Milestones { get; }
     public Option<double> Gamma { get; }
@@ -110,6 +111,7 @@ internal sealed class TrainingLoopOptions
         LearningRate = new("--lr") { Description = "Base learning rate", DefaultValueFactory = _ => D.LearningRate };
         Momentum = new("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => D.Momentum };
         WeightDecay = new("--weight-decay") { Description = "Weight decay", DefaultValueFactory = _ => D.WeightDecay };
+        EncoderRateScale = new("--encoder-lr-scale") { Description = "The encoder's learning rate as a fraction of --lr; the new head keeps --lr (discriminative fine-tuning of a pre-trained encoder)", DefaultValueFactory = _ => D.EncoderRateScale };
         GradientClip = new("--grad-clip") { Description = "Largest L2 norm of all gradients before each update (0: off; C2D uses 1 from a SimCLR encoder)", DefaultValueFactory = _ => D.GradientClip };
         Schedule = new("--schedule") { Description = "Learning-rate schedule: cosine, step, multistep or constant", DefaultValueFactory = _ => "cosine" };
         Milestones = new("--milestones") { Description = "multistep: epochs (0-based) at which the rate is multiplied by --gamma", AllowMultipleArgumentsPerToken = true };
@@ -127,7 +129,7 @@ internal sealed class TrainingLoopOptions
         Optimizer.AcceptOnlyFromAmong("sgd", "adamw");
         Schedule.AcceptOnlyFromAmong("cosine", "step", "multistep", "constant");
         Precision.AcceptOnlyFromAmong("bf16", "fp32");
-        foreach (var o in new Option[] { Epochs, BatchSize, Optimizer, LearningRate, Momentum, WeightDecay, GradientClip, Schedule, Milestones, Gamma, StepSize, WarmupEpochs, Precision, Seed, CropPadding, NoFlip, Threads, NoTrainEval, LastEpochs })
+        foreach (var o in new Option[] { Epochs, BatchSize, Optimizer, LearningRate, Momentum, WeightDecay, GradientClip, EncoderRateScale, Schedule, Milestones, Gamma, StepSize, WarmupEpochs, Precision, Seed, CropPadding, NoFlip, Threads, NoTrainEval, LastEpochs })
             command.Options.Add(o);
     }
 
@@ -142,6 +144,7 @@ internal sealed class TrainingLoopOptions
             Momentum = r.GetValue(Momentum),
             WeightDecay = r.GetValue(WeightDecay),
             GradientClip = r.GetValue(GradientClip),
+            EncoderRateScale = r.GetValue(EncoderRateScale),
             Schedule = new LearningRateSchedule
             {
                 Kind = r.GetValue(Schedule) switch { "step" => ScheduleKind.Step, "multistep" => ScheduleKind.MultiStep, "constant" => ScheduleKind.Constant, _ => ScheduleKind.Cosine },

@@ -22,7 +22,7 @@ public sealed class CrossEntropyMethod : ClassifierTrainingMethod
     /// </summary>
     public CrossEntropyMethod(Classifier network, TrainingOptions options, int headOnlyEpochs = 0) : base(network, options)
     {
-        optimizer = OptimizerFactory.Create(network.parameters(), options);
+        optimizer = OptimizerFactory.Create(network, options);
         this.headOnlyEpochs = headOnlyEpochs;
     }
 

@@ -39,7 +39,7 @@ public sealed class DivideMixMethod : ITrainingMethod
             throw new ArgumentException("resolve the DivideMix options first (DivideMixOptions.Resolve)", nameof(options));
         nets = [net1, net2];
         foreach (var net in nets) net.Precision = training.Precision;
-        optimizers = nets.Select(n => OptimizerFactory.Create(n.parameters(), training)).ToArray();
+        optimizers = nets.Select(n => OptimizerFactory.Create(n, training)).ToArray();
         this.options = options;
         this.training = training;
         classCount = net1.ClassCount;

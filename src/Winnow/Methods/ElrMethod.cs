@@ -53,7 +53,7 @@ public sealed class ElrMethod : ClassifierTrainingMethod
     {
         beta = options.Beta ?? throw new ArgumentException("resolve the ELR options first", nameof(options));
         lambda = options.Lambda ?? throw new ArgumentException("resolve the ELR options first", nameof(options));
-        optimizer = OptimizerFactory.Create(network.parameters(), training);
+        optimizer = OptimizerFactory.Create(network, training);
         targets = zeros(sampleCount, network.ClassCount).DetachFromDisposeScope();
     }
 

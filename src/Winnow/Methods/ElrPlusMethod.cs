@@ -48,7 +48,7 @@ public sealed class ElrPlusMethod : ITrainingMethod
                 TrainingLoop.LoadNetwork(emas[k], nets[k].state_dict(), $"ema{k + 1}");
                 foreach (var p in emas[k].parameters()) p.requires_grad = false;
             }
-        optimizers = nets.Select(n => OptimizerFactory.Create(n.parameters(), training)).ToArray();
+        optimizers = nets.Select(n => OptimizerFactory.Create(n, training)).ToArray();
         targets = nets.Select(n => zeros(sampleCount, n.ClassCount).DetachFromDisposeScope()).ToArray();
     }
 

@@ -42,12 +42,32 @@ public abstract class ParameterOptimizer : IOptimizer
     /// <summary>The parameters that require gradients, in a fixed order (state is saved by position).</summary>
     protected Parameter[] Parameters { get; }
 
+    /// <summary>Each parameter's learning rate as a multiple of <see cref="LearningRate"/> (1 unless <see cref="ScaleRate"/> changed it).</summary>
+    protected double[] RateScales { get; }
+
     /// <summary>Keeps the parameters of <paramref name="parameters"/> that require gradients.</summary>
     protected ParameterOptimizer(IEnumerable<Parameter> parameters, double learningRate)
     {
         Parameters = parameters.Where(p => p.requires_grad).ToArray();
+        RateScales = Enumerable.Repeat(1.0, Parameters.Length).ToArray();
         LearningRate = learningRate;
     }
+
+    /// <summary>
+    /// Updates the parameters of <paramref name="group"/> (the same objects the optimiser was given) with
+    /// <paramref name="scale"/> times the learning rate, weight decay included: discriminative fine-tuning, where a
+    /// pre-trained encoder moves more slowly than a new head.
+    /// </summary>
+    public void ScaleRate(IEnumerable<Parameter> group, double scale)
+    {
+        var members = group.ToHashSet(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < Parameters.Length; i++)
+            if (members.Contains(Parameters[i])) RateScales[i] = scale;
+    }
+
+    /// <summary>One Scalar per distinct rate scale, made by <paramref name="make"/>, held for a step and disposed by the caller.</summary>
+    protected Dictionary<double, Scalar> ScalarsPerScale(Func<double, double> make) =>
+        RateScales.Distinct().ToDictionary(s => s, s => make(s).ToScalar());
 
     /// <inheritdoc/>
     public double LearningRate { get; set; }
@@ -103,20 +123,28 @@ public sealed class SgdOptimizer : ParameterOptimizer
         ClipGradients();
         // Scalars held for the whole step (see KeepAliveBatchNorm2d: TorchSharp's temporary Scalars can be
         // finalised while libtorch reads them); one set per step instead of three per parameter.
-        using Scalar decay = weightDecay.ToScalar(), mu = momentum.ToScalar(), step = (-LearningRate).ToScalar();
-        for (int i = 0; i < Parameters.Length; i++)
+        using Scalar decay = weightDecay.ToScalar(), mu = momentum.ToScalar();
+        var steps = ScalarsPerScale(s => -LearningRate * s);
+        try
         {
-            var p = Parameters[i];
-            var g = p.grad;
-            if (g is null) continue;
-            if (weightDecay != 0) g.add_(p, decay);
-            if (momentum != 0)
+            for (int i = 0; i < Parameters.Length; i++)
             {
-                if (buffers[i] is null) buffers[i] = g.detach().clone().DetachFromDisposeScope();
-                else buffers[i]!.mul_(mu).add_(g, LongLivedScalars.One);
-                g = buffers[i]!;
+                var p = Parameters[i];
+                var g = p.grad;
+                if (g is null) continue;
+                if (weightDecay != 0) g.add_(p, decay);
+                if (momentum != 0)
+                {
+                    if (buffers[i] is null) buffers[i] = g.detach().clone().DetachFromDisposeScope();
+                    else buffers[i]!.mul_(mu).add_(g, LongLivedScalars.One);
+                    g = buffers[i]!;
+                }
+                p.add_(g, steps[RateScales[i]]);
             }
-            p.add_(g, step);
+        }
+        finally
+        {
+            foreach (var s in steps.Values) s.Dispose();
         }
     }
 
@@ -166,20 +194,28 @@ public sealed class AdamWOptimizer : ParameterOptimizer
         double c1 = 1 - Math.Pow(beta1, steps), c2 = 1 - Math.Pow(beta2, steps);
         // Scalars held for the whole step (see SgdOptimizer.Step).
         using Scalar b1 = beta1.ToScalar(), b1Complement = (1 - beta1).ToScalar(), b2 = beta2.ToScalar(), b2Complement = (1 - beta2).ToScalar(),
-            decay = (1 - LearningRate * weightDecay).ToScalar(), secondMomentCorrection = c2.ToScalar(), epsilon = eps.ToScalar(),
-            step = (-LearningRate / c1).ToScalar();
-        for (int i = 0; i < Parameters.Length; i++)
+            secondMomentCorrection = c2.ToScalar(), epsilon = eps.ToScalar();
+        var decays = ScalarsPerScale(s => 1 - LearningRate * s * weightDecay);
+        var stepSizes = ScalarsPerScale(s => -LearningRate * s / c1);
+        try
         {
-            var p = Parameters[i];
-            var g = p.grad;
-            if (g is null) continue;
-            m[i] ??= zeros_like(p).DetachFromDisposeScope();
-            v[i] ??= zeros_like(p).DetachFromDisposeScope();
-            m[i]!.mul_(b1).add_(g, b1Complement);
-            v[i]!.mul_(b2).addcmul_(g, g, b2Complement);
-            if (weightDecay != 0) p.mul_(decay);
-            using var denom = v[i]!.div(secondMomentCorrection).sqrt_().add_(epsilon, LongLivedScalars.One);
-            p.addcdiv_(m[i]!, denom, step);
+            for (int i = 0; i < Parameters.Length; i++)
+            {
+                var p = Parameters[i];
+                var g = p.grad;
+                if (g is null) continue;
+                m[i] ??= zeros_like(p).DetachFromDisposeScope();
+                v[i] ??= zeros_like(p).DetachFromDisposeScope();
+                m[i]!.mul_(b1).add_(g, b1Complement);
+                v[i]!.mul_(b2).addcmul_(g, g, b2Complement);
+                if (weightDecay != 0) p.mul_(decays[RateScales[i]]);
+                using var denom = v[i]!.div(secondMomentCorrection).sqrt_().add_(epsilon, LongLivedScalars.One);
+                p.addcdiv_(m[i]!, denom, stepSizes[RateScales[i]]);
+            }
+        }
+        finally
+        {
+            foreach (var s in decays.Values.Concat(stepSizes.Values)) s.Dispose();
         }
     }
 
@@ -210,7 +246,20 @@ public sealed class AdamWOptimizer : ParameterOptimizer
 public static class OptimizerFactory
 {
     /// <summary>SGD or AdamW over <paramref name="parameters"/> with the options' rate, momentum, weight decay and gradient clipping.</summary>
-    public static IOptimizer Create(IEnumerable<Parameter> parameters, TrainingOptions options) => options.Optimizer switch
+    public static IOptimizer Create(IEnumerable<Parameter> parameters, TrainingOptions options) => CreateScalable(parameters, options);
+
+    /// <summary>
+    /// The optimiser for a classifier: as <see cref="Create(IEnumerable{Parameter}, TrainingOptions)"/>, with the
+    /// encoder's learning rate scaled by <see cref="TrainingOptions.EncoderRateScale"/> (the head keeps the full rate).
+    /// </summary>
+    public static IOptimizer Create(Classifier network, TrainingOptions options)
+    {
+        var optimizer = CreateScalable(network.parameters(), options);
+        if (options.EncoderRateScale != 1) optimizer.ScaleRate(network.Encoder.parameters(), options.EncoderRateScale);
+        return optimizer;
+    }
+
+    private static ParameterOptimizer CreateScalable(IEnumerable<Parameter> parameters, TrainingOptions options) => options.Optimizer switch
     {
         OptimizerKind.Sgd => new SgdOptimizer(parameters, options.LearningRate, options.Momentum, options.WeightDecay) { MaxGradientNorm = options.GradientClip },
         OptimizerKind.AdamW => new AdamWOptimizer(parameters, options.LearningRate, options.WeightDecay) { MaxGradientNorm = options.GradientClip },

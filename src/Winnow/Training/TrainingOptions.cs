@@ -114,6 +114,12 @@ public sealed record TrainingOptions
     /// </summary>
     public double GradientClip { get; init; }
 
+    /// <summary>
+    /// The encoder's learning rate (and weight decay) as a fraction of <see cref="LearningRate"/>; the new head keeps
+    /// the full rate (1, the default: one rate for all). Below 1 a pre-trained encoder moves more slowly than the head.
+    /// </summary>
+    public double EncoderRateScale { get; init; } = 1;
+
     /// <summary>Checks ranges; throws <see cref="WinnowException"/> with the option's name.</summary>
     public void Validate()
     {
@@ -124,6 +130,7 @@ public sealed record TrainingOptions
         if (WeightDecay < 0) throw new WinnowException($"weight decay must be non-negative, got {WeightDecay}");
         if (CropPadding < 0) throw new WinnowException($"crop padding must be non-negative, got {CropPadding}");
         if (LastEpochs < 1) throw new WinnowException($"last-epochs must be at least 1, got {LastEpochs}");
+        if (!(EncoderRateScale > 0)) throw new WinnowException($"encoder-lr-scale must be positive, got {EncoderRateScale}");
         if (!(GradientClip >= 0)) throw new WinnowException($"grad-clip must be non-negative (0 = off), got {GradientClip}");
     }
 }

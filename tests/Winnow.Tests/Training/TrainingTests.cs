@@ -67,6 +67,30 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void AScaledGroupMovesByItsFractionOfTheRate()
+    {
+        using var _ = NewDisposeScope();
+        var slow = new TorchSharp.Modules.Parameter(tensor(new float[] { 2f }));
+        var fast = new TorchSharp.Modules.Parameter(tensor(new float[] { 2f }));
+        var sgd = new SgdOptimizer([slow, fast], learningRate: 0.5, momentum: 0, weightDecay: 0.1);
+        sgd.ScaleRate([slow], 0.1);
+        sgd.ZeroGrad();
+        (slow * slow / 2 + fast * fast / 2).sum().backward();
+        sgd.Step();
+        // g = p + 0.1p = 2.2; fast: 2 − 0.5·2.2 = 0.9; slow: 2 − 0.05·2.2 = 1.89.
+        Assert.Equal(1.89f, slow.data<float>()[0], 5);
+        Assert.Equal(0.9f, fast.data<float>()[0], 5);
+        // AdamW's first step moves by lr·scale (and decays by lr·scale·wd): 2·(1 − 0.05·0.1) − 0.05 = 1.94.
+        var adam = new AdamWOptimizer([slow, fast], learningRate: 0.5, weightDecay: 0.1);
+        adam.ScaleRate([slow], 0.1);
+        slow.detach().fill_(2f);
+        adam.ZeroGrad();
+        (slow * slow / 2 + fast * fast / 2).sum().backward();
+        adam.Step();
+        Assert.Equal(1.94f, slow.data<float>()[0], 4);
+    }
+
+    [Fact]
     public void AdamWFirstStepMovesEachWeightByTheLearningRate()
     {
         using var _ = NewDisposeScope();
