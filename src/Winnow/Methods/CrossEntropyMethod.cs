@@ -36,8 +36,9 @@ public sealed class CrossEntropyMethod : ClassifierTrainingMethod
     public override IReadOnlyList<(string Name, IOptimizer Optimizer)> Optimizers => [("net", optimizer)];
 
     /// <summary>
-    /// Freezes or releases the encoder for LP-FT's head-only epochs. Before the first step of a fixed-encoder run, sets the standardizer between the frozen encoder and the head from
-    /// the features of the un-augmented training images (a resumed run gets them from its checkpoint instead).
+    /// Freezes or releases the encoder for LP-FT's head-only epochs. Before the first step of a fixed-encoder run, sets
+    /// the standardizer between the frozen encoder and the head from the features of the un-augmented training images
+    /// (a resumed run gets them from its checkpoint instead).
     /// </summary>
     public override void BeginEpoch(EpochContext context)
     {

@@ -36,6 +36,10 @@ public static class MethodFactory
     /// <summary>As <see cref="Create(RunManifest, int, int, bool)"/>, for a training set of <paramref name="sampleCount"/> samples (ELR keeps a target per sample).</summary>
     public static ITrainingMethod Create(RunManifest manifest, int inputChannels, int classCount, int sampleCount, bool initialiseEncoder = true)
     {
+        if (manifest.HeadOnlyEpochs != 0 && (manifest.Method != "ce" || manifest.Encoder is null || manifest.EncoderMode != EncoderMode.Finetune || manifest.HeadOnlyEpochs < 0))
+            throw new WinnowException($"--head-epochs (got {manifest.HeadOnlyEpochs}) needs a non-negative count, --method ce and --encoder in finetune mode");
+        if (manifest.Training.EncoderRateScale != 1 && manifest.Method == "simclr")
+            throw new WinnowException("--encoder-lr-scale sets a classifier's encoder apart from its head; pre-training has no head");
         Classifier NewClassifier()
         {
             var e = ModelFactory.CreateEncoder(manifest.Model, inputChannels);
@@ -61,8 +65,6 @@ public static class MethodFactory
             throw new WinnowException($"unknown method '{manifest.Method}'; expected one of {string.Join(", ", Methods.Keys)}");
         if (manifest.EncoderMode == EncoderMode.Fixed && manifest.Method != "ce")
             throw new WinnowException($"--encoder-mode fixed trains a linear head with cross-entropy (--method ce); {manifest.Method} trains the encoder");
-        if (manifest.HeadOnlyEpochs != 0 && (manifest.Method != "ce" || manifest.Encoder is null || manifest.EncoderMode != EncoderMode.Finetune || manifest.HeadOnlyEpochs < 0))
-            throw new WinnowException($"--head-epochs (got {manifest.HeadOnlyEpochs}) needs a non-negative count, --method ce and --encoder in finetune mode");
         if (manifest.EncoderMode == EncoderMode.Fixed && manifest.Encoder is null)
             throw new WinnowException("--encoder-mode fixed needs a pre-trained encoder (--encoder PATH); a frozen random encoder learns nothing");
         if (manifest.Method == "dividemix")

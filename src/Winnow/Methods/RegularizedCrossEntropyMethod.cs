@@ -28,7 +28,7 @@ public sealed class RegularizedCrossEntropyMethod : ClassifierTrainingMethod
     {
         this.projection = projection;
         this.options = options;
-        optimizer = OptimizerFactory.Create(network.parameters().Concat(projection.parameters()), training);
+        optimizer = OptimizerFactory.Create(network, training, projection.parameters());
     }
 
     /// <inheritdoc/>

@@ -249,12 +249,13 @@ public static class OptimizerFactory
     public static IOptimizer Create(IEnumerable<Parameter> parameters, TrainingOptions options) => CreateScalable(parameters, options);
 
     /// <summary>
-    /// The optimiser for a classifier: as <see cref="Create(IEnumerable{Parameter}, TrainingOptions)"/>, with the
-    /// encoder's learning rate scaled by <see cref="TrainingOptions.EncoderRateScale"/> (the head keeps the full rate).
+    /// The optimiser for a classifier (and any <paramref name="extra"/> parameters trained with it, at the full rate):
+    /// as <see cref="Create(IEnumerable{Parameter}, TrainingOptions)"/>, with the encoder's learning rate scaled by
+    /// <see cref="TrainingOptions.EncoderRateScale"/> (the head keeps the full rate).
     /// </summary>
-    public static IOptimizer Create(Classifier network, TrainingOptions options)
+    public static IOptimizer Create(Classifier network, TrainingOptions options, IEnumerable<Parameter>? extra = null)
     {
-        var optimizer = CreateScalable(network.parameters(), options);
+        var optimizer = CreateScalable(network.parameters().Concat(extra ?? []), options);
         if (options.EncoderRateScale != 1) optimizer.ScaleRate(network.Encoder.parameters(), options.EncoderRateScale);
         return optimizer;
     }

@@ -98,6 +98,7 @@ public class EncoderModeTests
         Assert.Contains(before.Keys, k => k.Contains("running_mean") && !before[k].SequenceEqual(afterFineTuning[k]));
         Assert.Throws<WinnowException>(() => MethodFactory.Create(Manifest("dividemix", encoder, EncoderMode.Finetune) with { HeadOnlyEpochs = 1 }, 1, 4));
         Assert.Throws<WinnowException>(() => MethodFactory.Create(Manifest("ce", null, EncoderMode.Finetune) with { HeadOnlyEpochs = 1 }, 1, 4));
+        Assert.Contains("--head-epochs", Assert.Throws<WinnowException>(() => MethodFactory.Create(Manifest("elr", encoder, EncoderMode.Finetune) with { HeadOnlyEpochs = 1 }, 1, 4, sampleCount: 100)).Message);
     }
 
     [Fact]
