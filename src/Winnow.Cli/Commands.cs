@@ -14,6 +14,10 @@ namespace Winnow.Cli;
 
 internal static class Commands
 {
+    // The library's defaults, shown in --help and used when an option is left out.
+    private static readonly DivideMixOptions DivideMixDefaults = new();
+    private static readonly ElrOptions ElrDefaults = new();
+
     public static Command Train()
     {
         var cmd = new Command("train", "Train a classifier on (noisy) labels and write a run folder: options.json, metrics.csv, noisy_labels.csv, last.ckpt, best.ckpt, summary.json");
@@ -22,6 +26,7 @@ internal static class Commands
         var model = new Option<string>("--model") { Description = "Encoder: " + string.Join("; ", ModelFactory.Encoders.Select(m => $"{m.Key} = {m.Value}")), DefaultValueFactory = _ => ModelFactory.DefaultEncoder };
         model.AcceptOnlyFromAmong([.. ModelFactory.Encoders.Keys]);
         var noisyLabels = new Option<string?>("--noisy-labels") { Description = "Use a noisy-label CSV written by 'winnow noise make' (index,noisy_label,true_label) instead of making noise" };
+        var exclude = new Option<string?>("--exclude") { Description = "Leave these training samples out: a CSV whose first column is the sample's index (or, for folders, its relative path), e.g. a filtered noisy_labels.csv; the noise is still made on the whole set" };
         var outDir = new Option<string?>("--out") { Description = "Run folder to create (default: runs/<method>-<dataset>-<noise>-<time>)" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder from its last checkpoint; every other option is read from its options.json" };
         var encoder = new Option<string?>("--encoder") { Description = "Start the encoder from this checkpoint (a 'winnow pretrain' run's last.ckpt: C2D's SimCLR initialisation); --model defaults to its architecture" };
@@ -35,11 +40,11 @@ internal static class Commands
         var threshold = new Option<double?>("--p-threshold") { Description = "dividemix: clean-probability threshold (default 0.5; 0.6 at 90% noise)" };
         var coDivide = new Option<string>("--co-divide") { Description = "dividemix: simultaneous (DivideMix) or sequential (C2D)", DefaultValueFactory = _ => "simultaneous" };
         coDivide.AcceptOnlyFromAmong("simultaneous", "sequential");
-        var gmmIterations = new Option<int>("--gmm-iterations") { Description = "dividemix: EM iterations of the loss mixture (DivideMix 10, C2D 200)", DefaultValueFactory = _ => new DivideMixOptions().MixtureIterations };
+        var gmmIterations = new Option<int>("--gmm-iterations") { Description = "dividemix: EM iterations of the loss mixture (DivideMix 10, C2D 200)", DefaultValueFactory = _ => DivideMixDefaults.MixtureIterations };
         var warmupClip = new Option<double?>("--warmup-clip") { Description = "dividemix: largest gradient norm during warm-up (default 1 with --encoder as C2D, off from scratch; 0 = off)" };
-        var rampEpochs = new Option<int>("--ramp-epochs") { Description = "dividemix: epochs over which the unlabeled-loss weight ramps up after warm-up", DefaultValueFactory = _ => new DivideMixOptions().RampUpEpochs };
-        var mixAlpha = new Option<double?>("--mix-alpha") { Description = $"dividemix: MixMatch's Beta(α, α) (default {new DivideMixOptions().Alpha}; the official code uses 0.5 on Clothing1M and WebVision); elr-plus: mixup's α (default {new ElrOptions().MixupAlpha})" };
-        var sharpen = new Option<double>("--sharpen-temperature") { Description = "dividemix: sharpening temperature T of refined and guessed labels", DefaultValueFactory = _ => new DivideMixOptions().SharpenTemperature };
+        var rampEpochs = new Option<int>("--ramp-epochs") { Description = "dividemix: epochs over which the unlabeled-loss weight ramps up after warm-up", DefaultValueFactory = _ => DivideMixDefaults.RampUpEpochs };
+        var mixAlpha = new Option<double?>("--mix-alpha") { Description = $"dividemix: MixMatch's Beta(α, α) (default {DivideMixDefaults.Alpha}; the official code uses 0.5 on Clothing1M and WebVision); elr-plus: mixup's α (default {ElrDefaults.MixupAlpha})" };
+        var sharpen = new Option<double>("--sharpen-temperature") { Description = "dividemix: sharpening temperature T of refined and guessed labels", DefaultValueFactory = _ => DivideMixDefaults.SharpenTemperature };
         var lossHistory = new Option<int?>("--loss-history") { Description = "dividemix: epochs of per-sample losses averaged before the mixture is fitted (default 5 at 90% noise and above, else 1)" };
         cmd.Options.Add(method);
         cmd.Options.Add(model);
@@ -54,6 +59,7 @@ internal static class Commands
         var dataset = new DatasetOptions(cmd);
         var noise = new NoiseOptions(cmd);
         cmd.Options.Add(noisyLabels);
+        cmd.Options.Add(exclude);
         var loop = new TrainingLoopOptions(cmd);
         cmd.Options.Add(outDir);
         cmd.Options.Add(resume);
@@ -73,15 +79,16 @@ internal static class Commands
                     WarmupEpochs = r.GetValue(warmup), LambdaU = r.GetValue(lambdaU), Threshold = r.GetValue(threshold),
                     CoDivide = r.GetValue(coDivide) == "sequential" ? CoDivideOrder.Sequential : CoDivideOrder.Simultaneous,
                     MixtureIterations = r.GetValue(gmmIterations), WarmupGradientClip = r.GetValue(warmupClip), RampUpEpochs = r.GetValue(rampEpochs),
-                    Alpha = r.GetValue(mixAlpha) ?? new DivideMixOptions().Alpha, SharpenTemperature = r.GetValue(sharpen), LossHistory = r.GetValue(lossHistory),
+                    Alpha = r.GetValue(mixAlpha) ?? DivideMixDefaults.Alpha, SharpenTemperature = r.GetValue(sharpen), LossHistory = r.GetValue(lossHistory),
                 } : null,
                 Elr = r.GetValue(method) is "elr" or "elr-plus" ? new ElrOptions
                 {
-                    Beta = r.GetValue(elrBeta), Lambda = r.GetValue(elrLambda), MixupAlpha = r.GetValue(mixAlpha) ?? new ElrOptions().MixupAlpha,
+                    Beta = r.GetValue(elrBeta), Lambda = r.GetValue(elrLambda), MixupAlpha = r.GetValue(mixAlpha) ?? ElrDefaults.MixupAlpha,
                 } : null,
                 Regularizer = r.GetValue(method) == "ce-reg" ? new RepresentationRegularizerOptions { Lambda = r.GetValue(regLambda), Temperature = r.GetValue(regTemperature) } : null,
                 Dataset = dataset.Read(r),
                 Noise = noise.Read(r, r.GetValue(noisyLabels)),
+                ExcludeFile = r.GetValue(exclude) is { } excludePath ? Path.GetFullPath(excludePath) : null,
                 Training = loop.Read(r),
                 CommandLine = "winnow " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
             };

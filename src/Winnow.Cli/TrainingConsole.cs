@@ -46,10 +46,11 @@ internal static class TrainingConsole
     public static string EpochLine(EpochMetrics m, int totalEpochs, string title = "train")
     {
         var ci = CultureInfo.InvariantCulture;
-        string Pct(double v) => double.IsNaN(v) ? "   -  " : (100 * v).ToString("F2", ci).PadLeft(6);
+        // Seven characters either way, so that columns line up when a figure is missing (no true labels, no noisy ones).
+        string Pct(double v) => double.IsNaN(v) ? "     - " : (100 * v).ToString("F2", ci).PadLeft(6) + "%";
         string head = string.Create(ci, $"epoch {m.Epoch.ToString(ci).PadLeft(3)}/{totalEpochs}  lr {m.LearningRate:F4}  loss {m.TrainLoss:F3}  ");
-        if (title == "pretrain") return head + string.Create(ci, $"kNN {Pct(m.TestAccuracy)}%  {m.Seconds:F1} s");
-        return head + string.Create(ci, $"test {Pct(m.TestAccuracy)}%  train/noisy {Pct(m.TrainAccuracyNoisy)}%  train/true {Pct(m.TrainAccuracyTrue)}%  memorised {Pct(m.Memorization)}%  ")
+        if (title == "pretrain") return head + string.Create(ci, $"kNN {Pct(m.TestAccuracy)}  {m.Seconds:F1} s");
+        return head + string.Create(ci, $"test {Pct(m.TestAccuracy)}  train/noisy {Pct(m.TrainAccuracyNoisy)}  train/true {Pct(m.TrainAccuracyTrue)}  memorised {Pct(m.Memorization)}  ")
             + (double.IsNaN(m.CleanAuc) ? "" : string.Create(ci, $"clean AUC {m.CleanAuc:F3}  ")) + string.Create(ci, $"{m.Seconds:F1} s");
     }
 

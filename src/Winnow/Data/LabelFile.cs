@@ -1,6 +1,4 @@
 using System.Globalization;
-using CsvHelper;
-using CsvHelper.Configuration;
 
 namespace Winnow.Data;
 
@@ -16,31 +14,14 @@ public static class LabelFile
     public static ImageDataset Apply(ImageDataset dataset, string csvPath)
     {
         if (!File.Exists(csvPath)) throw new DataFormatException(csvPath, "label file not found");
-        var byPath = dataset.ItemPaths?.Select((p, i) => (p, i)).ToDictionary(t => t.p, t => t.i, StringComparer.Ordinal);
         var byName = dataset.ClassNames.Select((n, i) => (n, i)).ToDictionary(t => t.n, t => t.i, StringComparer.OrdinalIgnoreCase);
         var labels = new int[dataset.Count];
         var seenRow = new int[dataset.Count];
-        var config = new CsvConfiguration(CultureInfo.InvariantCulture) { HasHeaderRecord = false, TrimOptions = TrimOptions.Trim, BadDataFound = null };
-        using var reader = new StreamReader(csvPath);
-        using var csv = new CsvParser(reader, config);
-        int row = 0;
-        while (csv.Read())
+        var file = new SampleKeyedCsv(csvPath, dataset);
+        foreach (var (row, cells) in file.Rows("path", "file", "index"))
         {
-            row++;
-            string[] cells = csv.Record ?? [];
-            if (cells.Length == 0 || (cells.Length == 1 && cells[0].Length == 0)) continue;
-            if (row == 1 && cells[0].ToLowerInvariant() is "path" or "file" or "index") continue;
             if (cells.Length != 2) throw new DataFormatException(csvPath, $"row {row}: {cells.Length} columns, expected 2 (path or index, label)");
-            int index;
-            if (int.TryParse(cells[0], NumberStyles.None, CultureInfo.InvariantCulture, out int idx))
-            {
-                if (idx >= dataset.Count) throw new DataFormatException(csvPath, $"row {row}: index {idx} is outside 0..{dataset.Count - 1}");
-                index = idx;
-            }
-            else if (byPath is not null && byPath.TryGetValue(cells[0].Replace('\\', '/'), out int found)) index = found;
-            else throw new DataFormatException(csvPath, byPath is null
-                ? $"row {row}: '{cells[0]}' is not an image index (0..{dataset.Count - 1})"
-                : $"row {row}: '{cells[0]}' is neither an image index nor the relative path of an image in the folder");
+            int index = file.Sample(row, cells[0]);
             int label;
             if (int.TryParse(cells[1], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int l))
             {

@@ -40,6 +40,11 @@ public sealed class NoisyLabelSet
         new(noise is null ? (int[])dataset.Labels.Clone() : noise.Apply(dataset, seed), (int[])dataset.Labels.Clone(),
             dataset.ClassCount, noise is null ? "clean (no synthetic noise)" : $"{noise.Description}, seed {seed}");
 
+    /// <summary>The labels of the samples at <paramref name="indices"/>, in that order.</summary>
+    public NoisyLabelSet Subset(IReadOnlyList<int> indices) =>
+        new(indices.Select(i => Noisy[i]).ToArray(), True is null ? null : indices.Select(i => True[i]).ToArray(), ClassCount,
+            $"{Description}; {Count - indices.Count} of {Count} samples left out");
+
     /// <summary>Whether sample i's training label differs from its true label (false where the truth is unknown).</summary>
     public bool IsMislabeled(int i) => True is not null && Noisy[i] != True[i];
 

@@ -171,10 +171,13 @@ public sealed class DivideMixMethod : ITrainingMethod
         optimizer.ZeroGrad();
         Tensor loss = context.Epoch < Warmup ? WarmupLoss(net, batch) : MixMatchLoss(net, nets[1 - k], clean[1 - k]!, batch, context);
         loss.backward();
-        if (context.Epoch < Warmup && options.WarmupGradientClip > 0) nn.utils.clip_grad_norm_(net.parameters(), options.WarmupGradientClip.Value);
+        optimizer.MaxGradientNorm = context.Epoch < Warmup ? TighterClip(training.GradientClip, options.WarmupGradientClip!.Value) : training.GradientClip;
         optimizer.Step();
         return loss.item<float>();
     }
+
+    /// <summary>The smaller of two gradient-norm limits, where 0 means no limit.</summary>
+    private static double TighterClip(double a, double b) => a <= 0 ? b : b <= 0 ? a : Math.Min(a, b);
 
     private Tensor WarmupLoss(Classifier net, TrainingBatch batch)
     {

@@ -20,6 +20,12 @@ public interface IOptimizer
     /// <summary>Updates the parameters from their gradients.</summary>
     void Step();
 
+    /// <summary>
+    /// Largest L2 norm of all gradients together: <see cref="Step"/> first scales larger gradients down to it (0: off).
+    /// Settable between steps, so that a method can clip one phase more tightly than another.
+    /// </summary>
+    double MaxGradientNorm { get; set; }
+
     /// <summary>The optimiser's state tensors by name (momentum buffers, moments, step counts).</summary>
     IEnumerable<(string Name, Tensor Value)> State();
 
@@ -42,14 +48,17 @@ public abstract class ParameterOptimizer : IOptimizer
     /// <summary>The parameters that require gradients, in a fixed order (state is saved by position).</summary>
     protected Parameter[] Parameters { get; }
 
-    /// <summary>Each parameter's learning rate as a multiple of <see cref="LearningRate"/> (1 unless <see cref="ScaleRate"/> changed it).</summary>
-    protected double[] RateScales { get; }
+    /// <summary>The distinct learning-rate multiples, 1 first; each parameter's is <c>Scales[ScaleIndex[i]]</c>.</summary>
+    private readonly List<double> scales = [1.0];
+
+    /// <summary>Each parameter's position in the list of distinct learning-rate multiples (0: the full rate).</summary>
+    protected int[] ScaleIndex { get; }
 
     /// <summary>Keeps the parameters of <paramref name="parameters"/> that require gradients.</summary>
     protected ParameterOptimizer(IEnumerable<Parameter> parameters, double learningRate)
     {
         Parameters = parameters.Where(p => p.requires_grad).ToArray();
-        RateScales = Enumerable.Repeat(1.0, Parameters.Length).ToArray();
+        ScaleIndex = new int[Parameters.Length];
         LearningRate = learningRate;
     }
 
@@ -61,19 +70,32 @@ public abstract class ParameterOptimizer : IOptimizer
     public void ScaleRate(IEnumerable<Parameter> group, double scale)
     {
         var members = group.ToHashSet(ReferenceEqualityComparer.Instance);
+        int index = scales.IndexOf(scale);
+        if (index < 0)
+        {
+            scales.Add(scale);
+            index = scales.Count - 1;
+        }
         for (int i = 0; i < Parameters.Length; i++)
-            if (members.Contains(Parameters[i])) RateScales[i] = scale;
+            if (members.Contains(Parameters[i])) ScaleIndex[i] = index;
     }
 
-    /// <summary>One Scalar per distinct rate scale, made by <paramref name="make"/>, held for a step and disposed by the caller.</summary>
-    protected Dictionary<double, Scalar> ScalarsPerScale(Func<double, double> make) =>
-        RateScales.Distinct().ToDictionary(s => s, s => make(s).ToScalar());
+    /// <summary>
+    /// One Scalar per distinct rate multiple, made by <paramref name="make"/> and indexed as <see cref="ScaleIndex"/>;
+    /// held for a step and disposed by the caller.
+    /// </summary>
+    protected Scalar[] ScalarsPerScale(Func<double, double> make)
+    {
+        var made = new Scalar[scales.Count];
+        for (int i = 0; i < made.Length; i++) made[i] = make(scales[i]).ToScalar();
+        return made;
+    }
 
     /// <inheritdoc/>
     public double LearningRate { get; set; }
 
-    /// <summary>Largest L2 norm of all gradients together; <see cref="ClipGradients"/> scales larger ones down to it (0: off).</summary>
-    public double MaxGradientNorm { get; init; }
+    /// <inheritdoc/>
+    public double MaxGradientNorm { get; set; }
 
     /// <summary>Scales the gradients down so that their joint L2 norm is at most <see cref="MaxGradientNorm"/>, when it is set.</summary>
     protected void ClipGradients()
@@ -139,12 +161,12 @@ public sealed class SgdOptimizer : ParameterOptimizer
                     else buffers[i]!.mul_(mu).add_(g, LongLivedScalars.One);
                     g = buffers[i]!;
                 }
-                p.add_(g, steps[RateScales[i]]);
+                p.add_(g, steps[ScaleIndex[i]]);
             }
         }
         finally
         {
-            foreach (var s in steps.Values) s.Dispose();
+            foreach (var s in steps) s.Dispose();
         }
     }
 
@@ -208,14 +230,14 @@ public sealed class AdamWOptimizer : ParameterOptimizer
                 v[i] ??= zeros_like(p).DetachFromDisposeScope();
                 m[i]!.mul_(b1).add_(g, b1Complement);
                 v[i]!.mul_(b2).addcmul_(g, g, b2Complement);
-                if (weightDecay != 0) p.mul_(decays[RateScales[i]]);
+                if (weightDecay != 0) p.mul_(decays[ScaleIndex[i]]);
                 using var denom = v[i]!.div(secondMomentCorrection).sqrt_().add_(epsilon, LongLivedScalars.One);
-                p.addcdiv_(m[i]!, denom, stepSizes[RateScales[i]]);
+                p.addcdiv_(m[i]!, denom, stepSizes[ScaleIndex[i]]);
             }
         }
         finally
         {
-            foreach (var s in decays.Values.Concat(stepSizes.Values)) s.Dispose();
+            foreach (var s in decays.Concat(stepSizes)) s.Dispose();
         }
     }
 

@@ -37,6 +37,9 @@ public sealed class RunFolder
     /// <summary>noisy_labels.csv.</summary>
     public string NoisyLabelsFile => System.IO.Path.Combine(Path, "noisy_labels.csv");
 
+    /// <summary>excluded_samples.csv: the training samples left out (<c>--exclude</c>), copied so that a resumed run leaves out the same.</summary>
+    public string ExcludedSamplesFile => System.IO.Path.Combine(Path, "excluded_samples.csv");
+
     /// <summary>last.ckpt: the state after the last finished epoch, for --resume.</summary>
     public string LastCheckpoint => System.IO.Path.Combine(Path, "last.ckpt");
 

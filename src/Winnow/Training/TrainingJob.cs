@@ -61,7 +61,16 @@ public sealed record RunManifest
     /// <summary>The class names of the training set (filled in when the run starts).</summary>
     public string[]? ClassNames { get; init; }
 
-    /// <summary>Training images (filled in when the run starts).</summary>
+    /// <summary>
+    /// A CSV of training samples to leave out (<see cref="SampleExclusion"/>): the noise is still made on the whole
+    /// set, so the kept samples have the labels they have in a run without exclusion. Null keeps every sample.
+    /// </summary>
+    public string? ExcludeFile { get; init; }
+
+    /// <summary>Training samples left out by <see cref="ExcludeFile"/> (filled in when the run starts).</summary>
+    public int? ExcludedCount { get; init; }
+
+    /// <summary>Training images trained on, after any exclusion (filled in when the run starts).</summary>
     public int? SampleCount { get; init; }
 
     /// <summary>Channels, height and width of the images (filled in when the run starts).</summary>
@@ -71,11 +80,13 @@ public sealed record RunManifest
 /// <summary>A run set up from a manifest: data loaded, labels made, method built.</summary>
 public sealed class TrainingJob : IDisposable
 {
-    private TrainingJob(RunManifest manifest, ImageDataset train, ImageDataset test, NoisyLabelSet labels, ITrainingMethod method)
+    private TrainingJob(RunManifest manifest, ImageDataset train, ImageDataset test, NoisyLabelSet allLabels, int[] excluded, NoisyLabelSet labels, ITrainingMethod method)
     {
         Manifest = manifest;
         Train = train;
         Test = test;
+        AllLabels = allLabels;
+        Excluded = excluded;
         Labels = labels;
         Method = method;
     }
@@ -89,8 +100,14 @@ public sealed class TrainingJob : IDisposable
     /// <summary>Test images.</summary>
     public ImageDataset Test { get; }
 
-    /// <summary>Training labels.</summary>
+    /// <summary>Training labels of the samples trained on.</summary>
     public NoisyLabelSet Labels { get; }
+
+    /// <summary>Labels of the whole training set, excluded samples included (saved as noisy_labels.csv).</summary>
+    public NoisyLabelSet AllLabels { get; }
+
+    /// <summary>Indices (into the whole training set) of the samples left out, sorted; empty when none are.</summary>
+    public int[] Excluded { get; }
 
     /// <summary>The method, with freshly initialised networks (seeded).</summary>
     public ITrainingMethod Method { get; }
@@ -101,25 +118,35 @@ public sealed class TrainingJob : IDisposable
         manifest.Training.Validate();
         var train = manifest.Dataset.LoadTrain();
         var test = manifest.Dataset.LoadTest(train);
-        var labels = labelsOverride?.Invoke(train) ?? manifest.Noise.Create(train, trueLabelsKnown: manifest.Dataset.LabelFile is null);
+        var allLabels = labelsOverride?.Invoke(train) ?? manifest.Noise.Create(train, trueLabelsKnown: manifest.Dataset.LabelFile is null);
+        var labels = allLabels;
+        int[] excluded = manifest.ExcludeFile is { } excludeFile ? SampleExclusion.Read(excludeFile, train) : [];
+        if (excluded.Length > 0)
+        {
+            var kept = SampleExclusion.Kept(train.Count, excluded);
+            train = train.Subset(kept);
+            labels = allLabels.Subset(kept);
+        }
         manifest = manifest with
         {
             ClassNames = train.ClassNames.ToArray(),
             InputShape = [train.Channels, train.Height, train.Width],
+            ExcludedCount = manifest.ExcludeFile is null ? null : excluded.Length,
             SampleCount = train.Count,
             Elr = manifest.Method is "elr" or "elr-plus" ? (manifest.Elr ?? new ElrOptions()).Resolve(manifest.Noise) : manifest.Elr,
             DivideMix = manifest.Method == "dividemix" ? (manifest.DivideMix ?? new DivideMixOptions()).Resolve(manifest.Noise, manifest.Encoder is not null) : manifest.DivideMix,
         };
         TrainingLoop.SeedForInitialisation(manifest.Training.Seed);
         var method = MethodFactory.Create(manifest, train.Channels, train.ClassCount, train.Count);
-        return new TrainingJob(manifest, train, test, labels, method);
+        return new TrainingJob(manifest, train, test, allLabels, excluded, labels, method);
     }
 
     /// <summary>Starts a new run in <paramref name="folder"/>: writes options.json and the labels, then trains.</summary>
     public TrainingResult Run(RunFolder folder, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
+        if (Manifest.ExcludeFile is not null) SampleExclusion.Save(folder.ExcludedSamplesFile, Excluded);
         folder.WriteJson(folder.OptionsFile, Manifest);
-        if (Method.Evaluation == EvaluationKind.Classification) Labels.Save(folder.NoisyLabelsFile);
+        if (Method.Evaluation == EvaluationKind.Classification) AllLabels.Save(folder.NoisyLabelsFile);
         return new TrainingLoop(Manifest.Training).Run(Method, Train, Labels, Test, folder, null, progress, cancellation);
     }
 
@@ -127,6 +154,8 @@ public sealed class TrainingJob : IDisposable
     public static (TrainingJob Job, TrainingResult Result) Resume(RunFolder folder, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         var manifest = folder.ReadJson<RunManifest>(folder.OptionsFile);
+        // Leave out what the run left out when it started, even if the user's file has changed since.
+        if (manifest.ExcludeFile is not null && File.Exists(folder.ExcludedSamplesFile)) manifest = manifest with { ExcludeFile = folder.ExcludedSamplesFile };
         var job = Prepare(manifest, File.Exists(folder.NoisyLabelsFile) ? train => NoisyLabelSet.Load(folder.NoisyLabelsFile, train.Count, train.ClassCount) : null);
         using var checkpoint = File.Exists(folder.LastCheckpoint) ? Checkpoint.Load(folder.LastCheckpoint) : null;
         var result = new TrainingLoop(manifest.Training).Run(job.Method, job.Train, job.Labels, job.Test, folder, checkpoint, progress, cancellation);

@@ -50,6 +50,20 @@ public class CliTests
     }
 
     [Fact]
+    public void EpochLineShowsMissingFiguresAsADashInTheSameWidth()
+    {
+        var full = new global::Winnow.Training.EpochMetrics
+        {
+            Epoch = 3, LearningRate = 0.02, TrainLoss = 0.5, TestAccuracy = 0.8863, TrainAccuracyNoisy = 0.25, TrainAccuracyTrue = 0.9034, Memorization = 0.021, Seconds = 14.7,
+        };
+        string line = global::Winnow.Cli.TrainingConsole.EpochLine(full, 25);
+        Assert.Equal("epoch   3/25  lr 0.0200  loss 0.500  test  88.63%  train/noisy  25.00%  train/true  90.34%  memorised   2.10%  14.7 s", line);
+        string missing = global::Winnow.Cli.TrainingConsole.EpochLine(full with { Memorization = double.NaN }, 25);
+        Assert.Equal(line.Length, missing.Length);
+        Assert.Contains("memorised      -   14.7 s", missing);
+    }
+
+    [Fact]
     public void MissingDataFolderGivesOneLineErrorAndExitCode2()
     {
         var (code, _, err) = Winnow("noise", "make", "--data", "/nonexistent/fmnist", "--noise", "symmetric", "--noise-rate", "0.4", "--out", "/tmp/x.csv");
@@ -103,6 +117,41 @@ public class CliTests
         var (again, _, againErr) = Winnow("train", "--dataset", "folder", "--data", train, "--test-data", test, "--out", run);
         Assert.Equal(2, again);
         Assert.Contains("already holds a run", againErr);
+    }
+
+    [Fact]
+    public void ExcludedSamplesAreLeftOutAndStayLeftOutOnResume()
+    {
+        string train = BarsFolder(200, 1), test = BarsFolder(40, 2);
+        string[] paths = [.. Directory.GetFiles(train, "*.png", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(train, f)).Order(StringComparer.Ordinal)];
+        string drop = Path.Combine(TestData.TempDir(), "drop.csv");
+        File.WriteAllText(drop, "path,reason\n" + string.Join('\n', paths.Take(30).Select(p => p + ",flagged")) + "\n5\n");
+        string run = Path.Combine(TestData.TempDir(), "run");
+        string[] common = ["--dataset", "folder", "--data", train, "--test-data", test, "--channels", "1", "--noise", "symmetric", "--noise-rate", "0.2",
+            "--batch-size", "32", "--precision", "fp32", "--no-train-eval"];
+        var (code, stdout, err) = Winnow(["train", .. common, "--epochs", "1", "--exclude", drop, "--out", run]);
+        Assert.True(code == 0, err);
+        int expected = 30 + (paths.Take(30).Contains(paths[5]) ? 0 : 1);
+        Assert.Contains($"{200 - expected} training images", stdout);
+        Assert.Contains($"{expected} of 200 samples left out", stdout);
+        string options = File.ReadAllText(Path.Combine(run, "options.json"));
+        Assert.Contains($"\"excludedCount\": {expected}", options);
+        Assert.Contains($"\"sampleCount\": {200 - expected}", options);
+        Assert.Equal(expected + 1, File.ReadAllLines(Path.Combine(run, "excluded_samples.csv")).Length);
+        Assert.Equal(201, File.ReadAllLines(Path.Combine(run, "noisy_labels.csv")).Length);
+
+        // A second epoch on resume leaves out the same samples, from the run's copy: the user's file is gone.
+        File.Delete(drop);
+        File.WriteAllText(Path.Combine(run, "options.json"), options.Replace("\"epochs\": 1,", "\"epochs\": 2,"));
+        var (resumeCode, resumeOut, resumeErr) = Winnow("train", "--resume", run);
+        Assert.True(resumeCode == 0, resumeErr);
+        Assert.Single(resumeOut.Split('\n'), l => l.StartsWith("epoch "));
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length);
+
+        File.WriteAllText(drop, "index\n3\n200\n");
+        var (badCode, _, badErr) = Winnow(["train", .. common, "--exclude", drop, "--out", Path.Combine(TestData.TempDir(), "bad")]);
+        Assert.Equal(2, badCode);
+        Assert.Equal($"winnow: error: {drop}: row 3: index 200 is outside 0..199", badErr.Trim());
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using TorchSharp;
 using Winnow.Data;
 using Winnow.Methods;
 using Winnow.Models;
+using Winnow.Tests.Training;
 using Winnow.Training;
 using static TorchSharp.torch;
 
@@ -84,5 +85,30 @@ public class DivideMixTests
             Assert.InRange(afterWarmup[$"labeled_{net}"], 200, 450);
         }
         Assert.True(result.Epochs[^1].TestAccuracy > 0.8, $"test accuracy {result.Epochs[^1].TestAccuracy}");
+    }
+
+    [Fact]
+    public void WarmupClipsGradientsMoreTightlyThanTheRestOfTheRun()
+    {
+        var train = TestData.Bars(160, seed: 3);
+        var test = TestData.Bars(40, seed: 4);
+        var noise = new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.5, IncludeTrueClass = false };
+        var labels = noise.Create(train, trueLabelsKnown: true);
+        var training = new TrainingOptions { Epochs = 2, BatchSize = 32, Precision = Precision.Float32, Seed = 1, Threads = 2, GradientClip = 5 };
+        var manifest = new RunManifest
+        {
+            Method = "dividemix", Noise = noise, Training = training,
+            DivideMix = new DivideMixOptions { WarmupEpochs = 1, LabeledBatchSize = 32, WarmupGradientClip = 1 },
+        };
+        TrainingLoop.SeedForInitialisation(1);
+        using var method = (DivideMixMethod)MethodFactory.Create(manifest, 1, 4);
+        var limits = new List<double[]>();
+        var recorder = new SynchronousProgress(p =>
+        {
+            if (p.Finished is not null) limits.Add([.. method.Optimizers.Select(o => o.Optimizer.MaxGradientNorm)]);
+        });
+        new TrainingLoop(training).Run(method, train, labels, test, progress: recorder, cancellation: TestContext.Current.CancellationToken);
+        Assert.Equal([1.0, 1.0], limits[0]);
+        Assert.Equal([5.0, 5.0], limits[1]);
     }
 }

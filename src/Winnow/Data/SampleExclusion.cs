@@ -1,0 +1,40 @@
+using System.Globalization;
+using System.Text;
+
+namespace Winnow.Data;
+
+/// <summary>
+/// Training samples to leave out: a CSV whose first column names a sample by its index in the training set or, for
+/// image folders, by its path relative to the folder's root; further columns are ignored, so a filtered
+/// noisy_labels.csv or a list of likely label issues serves as it is. A first row whose first cell is "index",
+/// "path" or "file" is a header. Retraining without the samples found mislabeled is the usual next step after
+/// detection (cleanlab's workflow).
+/// </summary>
+public static class SampleExclusion
+{
+    /// <summary>The distinct indices listed in <paramref name="csvPath"/>, sorted, checked against <paramref name="dataset"/>.</summary>
+    public static int[] Read(string csvPath, ImageDataset dataset)
+    {
+        if (!File.Exists(csvPath)) throw new DataFormatException(csvPath, "exclusion file not found");
+        var listed = new SortedSet<int>();
+        var file = new SampleKeyedCsv(csvPath, dataset);
+        foreach (var (row, cells) in file.Rows("index", "path", "file")) listed.Add(file.Sample(row, cells[0]));
+        if (listed.Count == dataset.Count) throw new DataFormatException(csvPath, $"lists all {dataset.Count} training samples; nothing would be left to train on");
+        return [.. listed];
+    }
+
+    /// <summary>The indices of <paramref name="count"/> samples that <paramref name="excluded"/> (sorted) does not hold.</summary>
+    public static int[] Kept(int count, int[] excluded)
+    {
+        var drop = new HashSet<int>(excluded);
+        return Enumerable.Range(0, count).Where(i => !drop.Contains(i)).ToArray();
+    }
+
+    /// <summary>Writes <paramref name="indices"/> as a one-column CSV with the header "index", atomically.</summary>
+    public static void Save(string path, IEnumerable<int> indices)
+    {
+        var sb = new StringBuilder("index\n");
+        foreach (int i in indices) sb.Append(i.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        AtomicFile.WriteAllText(path, sb.ToString());
+    }
+}

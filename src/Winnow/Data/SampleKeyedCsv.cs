@@ -1,0 +1,58 @@
+using System.Globalization;
+using CsvHelper;
+using CsvHelper.Configuration;
+
+namespace Winnow.Data;
+
+/// <summary>
+/// Reading of CSV files whose first column names a sample of a dataset, by its index or, for image folders, by its
+/// path relative to the folder's root (label files, exclusion lists).
+/// </summary>
+internal sealed class SampleKeyedCsv
+{
+    private readonly string path;
+    private readonly ImageDataset dataset;
+    private readonly Dictionary<string, int>? byPath;
+
+    /// <summary>Keys rows of <paramref name="csvPath"/> to the samples of <paramref name="dataset"/>.</summary>
+    public SampleKeyedCsv(string csvPath, ImageDataset dataset)
+    {
+        path = csvPath;
+        this.dataset = dataset;
+        byPath = dataset.ItemPaths?.Select((p, i) => (p, i)).ToDictionary(t => t.p, t => t.i, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The rows with their 1-based row numbers, trimmed, rows with no text skipped, and a first row skipped when its first
+    /// cell is one of <paramref name="headerKeys"/> (case-insensitive).
+    /// </summary>
+    public IEnumerable<(int Row, string[] Cells)> Rows(params string[] headerKeys)
+    {
+        var config = new CsvConfiguration(CultureInfo.InvariantCulture) { HasHeaderRecord = false, TrimOptions = TrimOptions.Trim, BadDataFound = null };
+        using var reader = new StreamReader(path);
+        using var csv = new CsvParser(reader, config);
+        int row = 0;
+        while (csv.Read())
+        {
+            row++;
+            string[] cells = csv.Record ?? [];
+            if (cells.All(c => c.Length == 0)) continue;
+            if (row == 1 && headerKeys.Contains(cells[0], StringComparer.OrdinalIgnoreCase)) continue;
+            yield return (row, cells);
+        }
+    }
+
+    /// <summary>The index of the sample that <paramref name="key"/> (row <paramref name="row"/>'s first cell) names.</summary>
+    public int Sample(int row, string key)
+    {
+        if (int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
+        {
+            if (index >= dataset.Count) throw new DataFormatException(path, $"row {row}: index {index} is outside 0..{dataset.Count - 1}");
+            return index;
+        }
+        if (byPath is not null && byPath.TryGetValue(key.Replace('\\', '/'), out int found)) return found;
+        throw new DataFormatException(path, byPath is null
+            ? $"row {row}: '{key}' is not an image index (0..{dataset.Count - 1})"
+            : $"row {row}: '{key}' is neither an image index nor the relative path of an image in the folder");
+    }
+}

@@ -1,0 +1,45 @@
+using Winnow.Data;
+
+namespace Winnow.Tests.Data;
+
+public class SampleExclusionTests
+{
+    private static string Csv(string text)
+    {
+        string path = Path.Combine(TestData.TempDir(), "drop.csv");
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Fact]
+    public void ReadsIndicesFromTheFirstColumnOfAFilteredLabelFile()
+    {
+        var ds = TestData.Bars(10);
+        var excluded = SampleExclusion.Read(Csv("index,noisy_label,true_label\n7,1,2\n2,0,3\n7,1,2\n\n"), ds);
+        Assert.Equal([2, 7], excluded);
+        Assert.Equal([0, 1, 3, 4, 5, 6, 8, 9], SampleExclusion.Kept(ds.Count, excluded));
+    }
+
+    [Fact]
+    public void KeptLabelsAreTheWholeSetsLabelsAtTheKeptIndices()
+    {
+        var labels = new NoisyLabelSet([3, 1, 4, 1, 5], [3, 2, 4, 0, 5], 6, "test");
+        var kept = labels.Subset(SampleExclusion.Kept(5, [1, 3]));
+        Assert.Equal([3, 4, 5], kept.Noisy);
+        Assert.Equal([3, 4, 5], kept.True!);
+        Assert.Equal(0, kept.Summarize().NoiseRate);
+        Assert.Contains("2 of 5 samples left out", kept.Description);
+    }
+
+    [Fact]
+    public void BadRowsAreNamed()
+    {
+        var ds = TestData.Bars(10);
+        Assert.EndsWith("row 3: index 10 is outside 0..9", Assert.Throws<DataFormatException>(() => SampleExclusion.Read(Csv("index\n1\n10\n"), ds)).Message);
+        Assert.EndsWith("row 2: 'x.png' is not an image index (0..9)", Assert.Throws<DataFormatException>(() => SampleExclusion.Read(Csv("index\nx.png\n"), ds)).Message);
+        Assert.EndsWith("row 1: '-1' is not an image index (0..9)", Assert.Throws<DataFormatException>(() => SampleExclusion.Read(Csv("-1\n"), ds)).Message);
+        Assert.EndsWith("lists all 10 training samples; nothing would be left to train on",
+            Assert.Throws<DataFormatException>(() => SampleExclusion.Read(Csv(string.Join('\n', Enumerable.Range(0, 10))), ds)).Message);
+        Assert.EndsWith("exclusion file not found", Assert.Throws<DataFormatException>(() => SampleExclusion.Read("/nonexistent/drop.csv", ds)).Message);
+    }
+}
