@@ -13,11 +13,10 @@ public static class LabelFile
     /// <summary>Returns the dataset with the labels read from <paramref name="csvPath"/>.</summary>
     public static ImageDataset Apply(ImageDataset dataset, string csvPath)
     {
-        if (!File.Exists(csvPath)) throw new DataFormatException(csvPath, "label file not found");
         var byName = dataset.ClassNames.Select((n, i) => (n, i)).ToDictionary(t => t.n, t => t.i, StringComparer.OrdinalIgnoreCase);
         var labels = new int[dataset.Count];
         var seenRow = new int[dataset.Count];
-        var file = new SampleKeyedCsv(csvPath, dataset);
+        var file = new SampleKeyedCsv(csvPath, dataset, "label file");
         foreach (var (row, cells) in file.Rows("path", "file", "index"))
         {
             if (cells.Length != 2) throw new DataFormatException(csvPath, $"row {row}: {cells.Length} columns, expected 2 (path or index, label)");

@@ -15,9 +15,8 @@ public static class SampleExclusion
     /// <summary>The distinct indices listed in <paramref name="csvPath"/>, sorted, checked against <paramref name="dataset"/>.</summary>
     public static int[] Read(string csvPath, ImageDataset dataset)
     {
-        if (!File.Exists(csvPath)) throw new DataFormatException(csvPath, "exclusion file not found");
         var listed = new SortedSet<int>();
-        var file = new SampleKeyedCsv(csvPath, dataset);
+        var file = new SampleKeyedCsv(csvPath, dataset, "exclusion file");
         foreach (var (row, cells) in file.Rows("index", "path", "file")) listed.Add(file.Sample(row, cells[0]));
         if (listed.Count == dataset.Count) throw new DataFormatException(csvPath, $"lists all {dataset.Count} training samples; nothing would be left to train on");
         return [.. listed];

@@ -14,9 +14,13 @@ internal sealed class SampleKeyedCsv
     private readonly ImageDataset dataset;
     private readonly Dictionary<string, int>? byPath;
 
-    /// <summary>Keys rows of <paramref name="csvPath"/> to the samples of <paramref name="dataset"/>.</summary>
-    public SampleKeyedCsv(string csvPath, ImageDataset dataset)
+    /// <summary>
+    /// Keys rows of <paramref name="csvPath"/> to the samples of <paramref name="dataset"/>; a missing file is an error
+    /// that names it as <paramref name="kind"/> ("label file", "exclusion file").
+    /// </summary>
+    public SampleKeyedCsv(string csvPath, ImageDataset dataset, string kind)
     {
+        if (!File.Exists(csvPath)) throw new DataFormatException(csvPath, $"{kind} not found");
         path = csvPath;
         this.dataset = dataset;
         byPath = dataset.ItemPaths?.Select((p, i) => (p, i)).ToDictionary(t => t.p, t => t.i, StringComparer.Ordinal);

@@ -48,7 +48,7 @@ public abstract class ParameterOptimizer : IOptimizer
     /// <summary>The parameters that require gradients, in a fixed order (state is saved by position).</summary>
     protected Parameter[] Parameters { get; }
 
-    /// <summary>The distinct learning-rate multiples, 1 first; each parameter's is <c>Scales[ScaleIndex[i]]</c>.</summary>
+    /// <summary>The distinct learning-rate multiples, 1 first; each parameter's is <c>scales[ScaleIndex[i]]</c>.</summary>
     private readonly List<double> scales = [1.0];
 
     /// <summary>Each parameter's position in the list of distinct learning-rate multiples (0: the full rate).</summary>
