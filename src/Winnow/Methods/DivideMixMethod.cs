@@ -220,7 +220,7 @@ public sealed class DivideMixMethod : ITrainingMethod
                 targets = cat([targetsX, targetsX]);
             }
         }
-        double lambda = BetaSample(options.Alpha, mixing);
+        double lambda = BetaSample(options.Alpha!.Value, mixing);
         var (mixedInputs, mixedTargets) = Mix(inputs, targets, lambda, randperm(inputs.shape[0]));
         net.train();
         var logits = net.forward(mixedInputs);
