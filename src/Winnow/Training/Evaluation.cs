@@ -55,23 +55,40 @@ public static class Evaluation
     }
 
     /// <summary>Predicts every sample of <paramref name="dataset"/> with <paramref name="logits"/> (called under no-grad).</summary>
-    public static DatasetPredictions Predict(Func<Tensor, Tensor> logits, ImageDataset dataset, int batchSize = 500, CancellationToken cancellation = default)
+    public static DatasetPredictions Predict(Func<Tensor, Tensor> logits, ImageDataset dataset, int batchSize = 500, CancellationToken cancellation = default) =>
+        FromLogits(Logits(logits, dataset, batchSize, cancellation), dataset.ClassCount);
+
+    /// <summary>
+    /// The float32 logits of every sample of <paramref name="dataset"/> (un-augmented, in dataset order), row-major
+    /// N × classes; <paramref name="logits"/> is called under no-grad.
+    /// </summary>
+    public static float[] Logits(Func<Tensor, Tensor> logits, ImageDataset dataset, int batchSize = 500, CancellationToken cancellation = default)
     {
         int n = dataset.Count, c = dataset.ClassCount;
-        var probs = new float[(long)n * c];
-        var pred = new int[n];
+        var values = new float[(long)n * c];
         var order = Enumerable.Range(0, n).ToArray();
         using var _ = no_grad();
         foreach (var batch in BatchStream.Create(dataset, dataset.Labels, order, batchSize, NormalizeOnly.Instance, 0, cancellation: cancellation))
         {
             using var scope = NewDisposeScope();
             var x = batch.MovePixelsToTensor();
-            var p = nn.functional.softmax(logits(x).to(ScalarType.Float32), 1).contiguous();
-            var arr = p.data<float>().ToArray();
-            Array.Copy(arr, 0, probs, (long)batch.Indices[0] * c, arr.Length);
-            var am = p.argmax(1).data<long>().ToArray();
-            for (int i = 0; i < am.Length; i++) pred[batch.Indices[i]] = (int)am[i];
+            var arr = logits(x).to(ScalarType.Float32).contiguous().data<float>().ToArray();
+            if (arr.Length != batch.Indices.Length * c)
+                throw new InvalidOperationException($"the model gave {arr.Length} logits for {batch.Indices.Length} images of {c} classes");
+            Array.Copy(arr, 0, values, (long)batch.Indices[0] * c, arr.Length);
         }
-        return new DatasetPredictions(probs, pred, c);
+        return values;
+    }
+
+    /// <summary>Softmax probabilities and arg-max classes of row-major logits with <paramref name="classCount"/> columns.</summary>
+    public static DatasetPredictions FromLogits(float[] logits, int classCount)
+    {
+        if (classCount <= 0 || logits.Length % classCount != 0)
+            throw new ArgumentException($"{logits.Length} logits do not split into rows of {classCount} classes", nameof(logits));
+        int n = logits.Length / classCount;
+        using var scope = NewDisposeScope();
+        var p = nn.functional.softmax(tensor(logits).view(n, classCount), 1).contiguous();
+        var predicted = p.argmax(1).data<long>().ToArray().Select(v => (int)v).ToArray();
+        return new DatasetPredictions(p.data<float>().ToArray(), predicted, classCount);
     }
 }

@@ -126,6 +126,14 @@ public interface ITrainingMethod : IDisposable
     /// <summary>Class logits for evaluation: networks in eval mode, no gradients; float32 (N, classes).</summary>
     Tensor PredictLogits(Tensor images);
 
+    /// <summary>
+    /// Predictions on the whole un-augmented training set, which the loop makes after each epoch (accuracy against the
+    /// noisy and true labels, memorisation, clean AUC). By default <see cref="PredictLogits"/> over the set; a method
+    /// that already ran its networks over the set with the current weights (DivideMix's division) reuses that pass.
+    /// </summary>
+    DatasetPredictions PredictTrainingSet(ImageDataset train, CancellationToken cancellation) =>
+        Training.Evaluation.Predict(PredictLogits, train, cancellation: cancellation);
+
     /// <summary>Extra tensors the method must keep across a resume (targets, histories).</summary>
     IEnumerable<(string Name, Tensor Value)> ExtraState() => [];
 

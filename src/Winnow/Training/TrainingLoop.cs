@@ -130,7 +130,7 @@ public sealed class TrainingLoop
                 row = row with { TestAccuracy = Evaluation.Predict(method.PredictLogits, test, cancellation: cancellation).Accuracy(test.Labels) };
             if (options.EvaluateTrainingSet && method.Evaluation == EvaluationKind.Classification)
             {
-                var trainPred = Evaluation.Predict(method.PredictLogits, train, cancellation: cancellation);
+                var trainPred = method.PredictTrainingSet(train, cancellation);
                 row = row with
                 {
                     TrainAccuracyNoisy = trainPred.Accuracy(labels.Noisy),

@@ -113,4 +113,38 @@ public class DivideMixTests
         Assert.Equal([1.0, 1.0], limits[0]);
         Assert.Equal([5.0, 5.0], limits[1]);
     }
+
+    [Fact]
+    public void TrainingSetPredictionsAreTheEnsemblesAfterEveryEpoch()
+    {
+        // DivideMix shares its per-network passes over the training set between the division and the loop's
+        // evaluation; the shared predictions must be those of the current weights, never of a stale pass.
+        var train = TestData.Bars(160, seed: 5);
+        var test = TestData.Bars(40, seed: 6);
+        var noise = new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.5, IncludeTrueClass = false };
+        var labels = noise.Create(train, trueLabelsKnown: true);
+        var training = new TrainingOptions { Epochs = 3, BatchSize = 32, Precision = Precision.Float32, Seed = 1, Threads = 2 };
+        var manifest = new RunManifest { Method = "dividemix", Noise = noise, Training = training, DivideMix = new DivideMixOptions { WarmupEpochs = 1, LabeledBatchSize = 32 } };
+        TrainingLoop.SeedForInitialisation(1);
+        using var method = (DivideMixMethod)MethodFactory.Create(manifest, 1, 4);
+        var shared = new List<DatasetPredictions>();
+        var direct = new List<DatasetPredictions>();
+        void Record()
+        {
+            shared.Add(((ITrainingMethod)method).PredictTrainingSet(train, TestContext.Current.CancellationToken));
+            direct.Add(Evaluation.Predict(method.PredictLogits, train, cancellation: TestContext.Current.CancellationToken));
+        }
+        Record();
+        var recorder = new SynchronousProgress(p => { if (p.Finished is not null) Record(); });
+        new TrainingLoop(training).Run(method, train, labels, test, progress: recorder, cancellation: TestContext.Current.CancellationToken);
+        Assert.Equal(4, shared.Count);
+        for (int e = 0; e < shared.Count; e++)
+        {
+            Assert.Equal(direct[e].Predicted, shared[e].Predicted);
+            for (int i = 0; i < direct[e].Probabilities.Length; i++)
+                Assert.True(Math.Abs(direct[e].Probabilities[i] - shared[e].Probabilities[i]) < 1e-5, $"epoch {e}, value {i}: {shared[e].Probabilities[i]} against {direct[e].Probabilities[i]}");
+        }
+        for (int e = 1; e < shared.Count; e++)
+            Assert.NotEqual(shared[e - 1].Probabilities, shared[e].Probabilities);
+    }
 }
