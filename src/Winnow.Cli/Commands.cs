@@ -43,7 +43,7 @@ internal static class Commands
         var gmmIterations = new Option<int>("--gmm-iterations") { Description = "dividemix: EM iterations of the loss mixture (DivideMix 10, C2D 200)", DefaultValueFactory = _ => DivideMixDefaults.MixtureIterations };
         var warmupClip = new Option<double?>("--warmup-clip") { Description = "dividemix: largest gradient norm during warm-up (default 1 with --encoder as C2D, off from scratch; 0 = off)" };
         var rampEpochs = new Option<int>("--ramp-epochs") { Description = "dividemix: epochs over which the unlabeled-loss weight ramps up after warm-up", DefaultValueFactory = _ => DivideMixDefaults.RampUpEpochs };
-        var mixAlpha = new Option<double?>("--mix-alpha") { Description = $"dividemix: MixMatch's Beta(α, α) (default 4 from scratch, 0.01 from --encoder, which all but turns mixing off; the official code uses 0.5 on Clothing1M and WebVision); elr-plus: mixup's α (default {ElrDefaults.MixupAlpha})" };
+        var mixAlpha = new Option<double?>("--mix-alpha") { Description = $"dividemix: MixMatch's Beta(α, α) (default 4 from scratch; from --encoder 0.01, which all but turns mixing off, and 4 at 90% symmetric noise; the official code uses 0.5 on Clothing1M and WebVision); elr-plus: mixup's α (default {ElrDefaults.MixupAlpha})" };
         var sharpen = new Option<double>("--sharpen-temperature") { Description = "dividemix: sharpening temperature T of refined and guessed labels", DefaultValueFactory = _ => DivideMixDefaults.SharpenTemperature };
         var lossHistory = new Option<int?>("--loss-history") { Description = "dividemix: epochs of per-sample losses averaged before the mixture is fitted (default 5 at 90% noise and above, else 1)" };
         cmd.Options.Add(method);

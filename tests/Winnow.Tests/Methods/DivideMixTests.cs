@@ -50,8 +50,11 @@ public class DivideMixTests
         Assert.Equal(25, new DivideMixOptions().Resolve(new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.8 }, false).LambdaU);
         // C2D clips warm-up gradients at norm 1 when starting from an encoder; DivideMix from scratch does not clip.
         Assert.Equal((0.0, 1.0), (sym90.WarmupGradientClip!.Value, asym.WarmupGradientClip!.Value));
-        // MixMatch's α: the spec's 4 from scratch, 0.01 (mixing all but off) from an encoder, unless given.
+        // MixMatch's α: the spec's 4 from scratch, 0.01 (mixing all but off) from an encoder below 90% symmetric noise
+        // and 4 at 90%, unless given.
         Assert.Equal((4.0, 0.01), (sym90.Alpha!.Value, asym.Alpha!.Value));
+        var fromEncoder = new[] { 0.5, 0.8, 0.9, 0.95 }.Select(r => new DivideMixOptions().Resolve(new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = r }, fromEncoder: true).Alpha!.Value);
+        Assert.Equal([0.01, 0.01, 4.0, 4.0], fromEncoder);
     }
 
     [Fact]
