@@ -80,15 +80,16 @@ public sealed record DivideMixOptions
         bool asymmetric = noise.Kind == NoiseKind.Asymmetric;
         double rate = noise.Kind == NoiseKind.None ? 0 : noise.Rate;
         double lambdaU = asymmetric ? 0 : rate switch { < 0.35 => 0, < 0.85 => 25, _ => 50 };
+        bool extremeSymmetric = !asymmetric && rate >= 0.9;
         var resolved = this with
         {
             WarmupEpochs = WarmupEpochs ?? (fromEncoder ? 5 : 10),
             LambdaU = LambdaU ?? lambdaU,
-            Threshold = Threshold ?? (!asymmetric && rate >= 0.9 ? 0.6 : 0.5),
+            Threshold = Threshold ?? (extremeSymmetric ? 0.6 : 0.5),
             LossHistory = LossHistory ?? (rate >= 0.9 ? 5 : 1),
             ConfidencePenalty = ConfidencePenalty ?? asymmetric,
             WarmupGradientClip = WarmupGradientClip ?? (fromEncoder ? 1.0 : 0),
-            Alpha = Alpha ?? (fromEncoder && !(!asymmetric && rate >= 0.9) ? 0.01 : 4),
+            Alpha = Alpha ?? (fromEncoder && !extremeSymmetric ? 0.01 : 4),
         };
         resolved.Validate();
         return resolved;

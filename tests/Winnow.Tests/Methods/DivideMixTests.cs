@@ -134,7 +134,7 @@ public class DivideMixTests
         var direct = new List<DatasetPredictions>();
         void Record()
         {
-            shared.Add(((ITrainingMethod)method).PredictTrainingSet(train, TestContext.Current.CancellationToken));
+            shared.Add(method.PredictTrainingSet(train, TestContext.Current.CancellationToken));
             direct.Add(Evaluation.Predict(method.PredictLogits, train, cancellation: TestContext.Current.CancellationToken));
         }
         Record();
