@@ -22,7 +22,8 @@ sym() { echo --noise symmetric --noise-rate "$1"; }
 # instead of 16 (DivideMix's ramp is for 300 epochs).
 # Ordered by what the issue asks first: the DivideMix-from-encoder headline, ELR+ beside it, then the rest.
 # ce-80 repeats the cross-entropy baseline (scripts/ce-noise-table.sh) so that it has the clean AUC column too.
-run dm-enc-80   $(sym 0.8) --method dividemix --encoder "$encoder" --epochs 25 --ramp-epochs 5 --co-divide sequential --gmm-iterations 200
+# The headline row: DivideMix's step schedule (lr ÷10 after epoch 18 of 30), so that Last averages the low-rate plateau.
+run dm-enc-80   $(sym 0.8) --method dividemix --encoder "$encoder" --epochs 30 --ramp-epochs 5 --co-divide sequential --gmm-iterations 200 --schedule multistep --milestones 18
 run elrp-enc-80 $(sym 0.8) --method elr-plus --encoder "$encoder" --epochs 20
 run ce-80      $(sym 0.8) --epochs 10
 run elr-enc-80  $(sym 0.8) --method elr --encoder "$encoder" --epochs 20
@@ -35,13 +36,17 @@ run elrp-80     $(sym 0.8) --method elr-plus --epochs 20
 # Ablations, not rows the issue asks for (last, so they do not hold up the table): from the encoder DivideMix mixes
 # with α 0.01 by default below 90% noise; these runs use the spec's α 4 and the official code's α 0.5 for its
 # pre-trained starts.
+# The 25-epoch cosine schedule that the headline row replaced (0.7 points of Last lower).
+run dm-enc-80-cos25 $(sym 0.8) --method dividemix --encoder "$encoder" --epochs 25 --ramp-epochs 5 --co-divide sequential --gmm-iterations 200
 run dm-enc-80-a4 $(sym 0.8) --method dividemix --encoder "$encoder" --epochs 25 --ramp-epochs 5 --co-divide sequential --gmm-iterations 200 --mix-alpha 4
 run dm-enc-50-a4 $(sym 0.5) --method dividemix --encoder "$encoder" --epochs 16 --ramp-epochs 5 --co-divide sequential --gmm-iterations 200 --mix-alpha 4
 run dm-enc-80-a05 $(sym 0.8) --method dividemix --encoder "$encoder" --epochs 25 --ramp-epochs 5 --co-divide sequential --gmm-iterations 200 --mix-alpha 0.5
 # At 90% the default from the encoder is α 4; α 0.01 let the labeled split grow with the networks' fit of wrong labels.
 run dm-enc-90-a001 $(sym 0.9) --method dividemix --encoder "$encoder" --epochs 25 --ramp-epochs 5 --co-divide sequential --gmm-iterations 200 --mix-alpha 0.01
-# ELR+ from the encoder with mixup all but off (α 0.01), the change that lifted DivideMix from the encoder by 3 points.
-run elrp-enc-80-a001 $(sym 0.8) --method elr-plus --encoder "$encoder" --epochs 20 --mix-alpha 0.01
+# τ 0.9 with α 0.01 at 90%: a tighter first split (precision 0.92) that grows the same way, only slower.
+run dm-enc-90-a001-t09 $(sym 0.9) --method dividemix --encoder "$encoder" --epochs 25 --ramp-epochs 5 --co-divide sequential --gmm-iterations 200 --mix-alpha 0.01 --p-threshold 0.9
+# ELR+ from the encoder with the paper's mixup α 1 (the default from an encoder is 0.01, mixing all but off).
+run elrp-enc-80-a1 $(sym 0.8) --method elr-plus --encoder "$encoder" --epochs 20 --mix-alpha 1
 python3 scripts/summarize-runs.py "$out"/ce-80 "$out"/dm-enc-50 "$out"/dm-enc-80 "$out"/dm-enc-90 "$out"/dm-enc-a40 "$out"/dm-80 \
   "$out"/elr-80 "$out"/elr-enc-80 "$out"/elrp-80 "$out"/elrp-enc-80 \
-  "$out"/dm-enc-50-a4 "$out"/dm-enc-80-a4 "$out"/dm-enc-90-a001 "$out"/dm-enc-80-a05 "$out"/elrp-enc-80-a001
+  "$out"/dm-enc-50-a4 "$out"/dm-enc-80-a4 "$out"/dm-enc-90-a001 "$out"/dm-enc-80-a05 "$out"/elrp-enc-80-a1 "$out"/dm-enc-80-cos25 "$out"/dm-enc-90-a001-t09

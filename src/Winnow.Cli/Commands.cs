@@ -16,7 +16,6 @@ internal static class Commands
 {
     // The library's defaults, shown in --help and used when an option is left out.
     private static readonly DivideMixOptions DivideMixDefaults = new();
-    private static readonly ElrOptions ElrDefaults = new();
 
     public static Command Train()
     {
@@ -43,7 +42,7 @@ internal static class Commands
         var gmmIterations = new Option<int>("--gmm-iterations") { Description = "dividemix: EM iterations of the loss mixture (DivideMix 10, C2D 200)", DefaultValueFactory = _ => DivideMixDefaults.MixtureIterations };
         var warmupClip = new Option<double?>("--warmup-clip") { Description = "dividemix: largest gradient norm during warm-up (default 1 with --encoder as C2D, off from scratch; 0 = off)" };
         var rampEpochs = new Option<int>("--ramp-epochs") { Description = "dividemix: epochs over which the unlabeled-loss weight ramps up after warm-up", DefaultValueFactory = _ => DivideMixDefaults.RampUpEpochs };
-        var mixAlpha = new Option<double?>("--mix-alpha") { Description = $"dividemix: MixMatch's Beta(α, α) (default 4 from scratch; from --encoder 0.01, which all but turns mixing off, and 4 at 90% symmetric noise; the official code uses 0.5 on Clothing1M and WebVision); elr-plus: mixup's α (default {ElrDefaults.MixupAlpha})" };
+        var mixAlpha = new Option<double?>("--mix-alpha") { Description = $"dividemix: MixMatch's Beta(α, α) (default 4 from scratch; from --encoder 0.01, which all but turns mixing off, and 4 at 90% symmetric noise; the official code uses 0.5 on Clothing1M and WebVision); elr-plus: mixup's α (default 1 from scratch, 0.01 from --encoder)" };
         var sharpen = new Option<double>("--sharpen-temperature") { Description = "dividemix: sharpening temperature T of refined and guessed labels", DefaultValueFactory = _ => DivideMixDefaults.SharpenTemperature };
         var lossHistory = new Option<int?>("--loss-history") { Description = "dividemix: epochs of per-sample losses averaged before the mixture is fitted (default 5 at 90% noise and above, else 1)" };
         cmd.Options.Add(method);
@@ -83,7 +82,7 @@ internal static class Commands
                 } : null,
                 Elr = r.GetValue(method) is "elr" or "elr-plus" ? new ElrOptions
                 {
-                    Beta = r.GetValue(elrBeta), Lambda = r.GetValue(elrLambda), MixupAlpha = r.GetValue(mixAlpha) ?? ElrDefaults.MixupAlpha,
+                    Beta = r.GetValue(elrBeta), Lambda = r.GetValue(elrLambda), MixupAlpha = r.GetValue(mixAlpha),
                 } : null,
                 Regularizer = r.GetValue(method) == "ce-reg" ? new RepresentationRegularizerOptions { Lambda = r.GetValue(regLambda), Temperature = r.GetValue(regTemperature) } : null,
                 Dataset = dataset.Read(r),

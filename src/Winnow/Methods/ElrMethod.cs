@@ -6,7 +6,10 @@ using static TorchSharp.torch;
 
 namespace Winnow.Methods;
 
-/// <summary>Options of ELR and ELR+. Left null, β and λ follow the paper's CIFAR-10 choice for the noise type.</summary>
+/// <summary>
+/// Options of ELR and ELR+. Left null, β and λ follow the paper's CIFAR-10 choice for the noise type, and mixup's α
+/// follows the start (<see cref="Resolve"/>).
+/// </summary>
 public sealed record ElrOptions
 {
     /// <summary>Temporal-ensemble momentum β (0.7 symmetric, 0.9 asymmetric).</summary>
@@ -15,8 +18,12 @@ public sealed record ElrOptions
     /// <summary>Regularizer weight λ (3 symmetric, 1 asymmetric).</summary>
     public double? Lambda { get; init; }
 
-    /// <summary>ELR+: mixup's Beta(α, α) parameter (1).</summary>
-    public double MixupAlpha { get; init; } = 1;
+    /// <summary>
+    /// ELR+: mixup's Beta(α, α) parameter. Left null: the paper's 1 from scratch, 0.01 (mixing all but off) from a
+    /// pre-trained encoder, where mixing blurs features that already separate the classes (Fashion-MNIST, 80%
+    /// symmetric noise, 20 epochs: Last 87.06% with 0.01 against 85.13% with 1).
+    /// </summary>
+    public double? MixupAlpha { get; init; }
 
     /// <summary>ELR+: the weight-averaged models' momentum (0.997).</summary>
     public double EmaAlpha { get; init; } = 0.997;
@@ -27,14 +34,17 @@ public sealed record ElrOptions
     /// </summary>
     public double EmaRampFraction { get; init; } = 0.5;
 
-    /// <summary>Fills β and λ from the noise type.</summary>
-    public ElrOptions Resolve(NoiseSpec noise)
+    /// <summary>Fills β and λ from the noise type and mixup's α from whether training starts from an encoder.</summary>
+    public ElrOptions Resolve(NoiseSpec noise, bool fromEncoder)
     {
         bool asymmetric = noise.Kind == NoiseKind.Asymmetric;
-        var resolved = this with { Beta = Beta ?? (asymmetric ? 0.9 : 0.7), Lambda = Lambda ?? (asymmetric ? 1 : 3) };
+        var resolved = this with
+        {
+            Beta = Beta ?? (asymmetric ? 0.9 : 0.7), Lambda = Lambda ?? (asymmetric ? 1 : 3), MixupAlpha = MixupAlpha ?? (fromEncoder ? 0.01 : 1),
+        };
         if (resolved.Beta is not (>= 0 and < 1)) throw new WinnowException($"elr: beta must be in [0, 1), got {resolved.Beta}");
         if (!(resolved.Lambda >= 0)) throw new WinnowException($"elr: lambda must be non-negative, got {resolved.Lambda}");
-        if (!(MixupAlpha > 0)) throw new WinnowException($"elr-plus: mix-alpha must be positive, got {MixupAlpha}");
+        if (!(resolved.MixupAlpha > 0)) throw new WinnowException($"elr-plus: mix-alpha must be positive, got {resolved.MixupAlpha}");
         if (EmaAlpha is not (>= 0 and < 1) || EmaRampFraction is not (> 0 and <= 1))
             throw new WinnowException($"elr-plus: averaging momentum must be in [0, 1) and its ramp fraction in (0, 1], got {EmaAlpha} and {EmaRampFraction}");
         return resolved;

@@ -38,7 +38,7 @@ public sealed class ElrPlusMethod : ITrainingMethod
         this.nets = nets;
         emas = averaged;
         this.training = training;
-        mixupAlpha = options.MixupAlpha;
+        mixupAlpha = options.MixupAlpha ?? throw new ArgumentException("resolve the ELR options first", nameof(options));
         emaAlpha = options.EmaAlpha;
         emaRampSteps = options.EmaRampFraction * training.Epochs * Math.Ceiling((double)sampleCount / training.BatchSize);
         foreach (var n in nets.Concat(emas)) n.Precision = training.Precision;

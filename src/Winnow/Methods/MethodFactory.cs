@@ -51,7 +51,7 @@ public static class MethodFactory
         {
             if (sampleCount <= 0) throw new WinnowException($"{manifest.Method} needs the training set's size");
             if (manifest.EncoderMode == EncoderMode.Fixed) throw new WinnowException($"--encoder-mode fixed trains a linear head with cross-entropy (--method ce); {manifest.Method} trains the encoder");
-            var elr = (manifest.Elr ?? new ElrOptions()).Resolve(manifest.Noise);
+            var elr = (manifest.Elr ?? new ElrOptions()).Resolve(manifest.Noise, manifest.Encoder is not null);
             if (manifest.Method == "elr") return new ElrMethod(NewClassifier(), sampleCount, elr, manifest.Training);
             return new ElrPlusMethod([NewClassifier(), NewClassifier()], [NewClassifier(), NewClassifier()], sampleCount, elr, manifest.Training);
         }

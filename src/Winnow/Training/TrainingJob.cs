@@ -133,7 +133,7 @@ public sealed class TrainingJob : IDisposable
             InputShape = [train.Channels, train.Height, train.Width],
             ExcludedCount = manifest.ExcludeFile is null ? null : excluded.Length,
             SampleCount = train.Count,
-            Elr = manifest.Method is "elr" or "elr-plus" ? (manifest.Elr ?? new ElrOptions()).Resolve(manifest.Noise) : manifest.Elr,
+            Elr = manifest.Method is "elr" or "elr-plus" ? (manifest.Elr ?? new ElrOptions()).Resolve(manifest.Noise, manifest.Encoder is not null) : manifest.Elr,
             DivideMix = manifest.Method == "dividemix" ? (manifest.DivideMix ?? new DivideMixOptions()).Resolve(manifest.Noise, manifest.Encoder is not null) : manifest.DivideMix,
         };
         TrainingLoop.SeedForInitialisation(manifest.Training.Seed);

@@ -55,6 +55,13 @@ public class DivideMixTests
         Assert.Equal((4.0, 0.01), (sym90.Alpha!.Value, asym.Alpha!.Value));
         var fromEncoder = new[] { 0.5, 0.8, 0.9, 0.95 }.Select(r => new DivideMixOptions().Resolve(new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = r }, fromEncoder: true).Alpha!.Value);
         Assert.Equal([0.01, 0.01, 4.0, 4.0], fromEncoder);
+        // ELR+'s mixup α: the paper's 1 from scratch, 0.01 from an encoder, unless given; β and λ by noise type.
+        var sym80 = new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.8 };
+        var elrScratch = new ElrOptions().Resolve(sym80, fromEncoder: false);
+        var elrEncoder = new ElrOptions().Resolve(sym80, fromEncoder: true);
+        var elrAsym = new ElrOptions { MixupAlpha = 0.3 }.Resolve(new NoiseSpec { Kind = NoiseKind.Asymmetric, Rate = 0.4 }, fromEncoder: true);
+        Assert.Equal((1.0, 0.01, 0.3), (elrScratch.MixupAlpha!.Value, elrEncoder.MixupAlpha!.Value, elrAsym.MixupAlpha!.Value));
+        Assert.Equal((0.7, 3.0, 0.9, 1.0), (elrEncoder.Beta!.Value, elrEncoder.Lambda!.Value, elrAsym.Beta!.Value, elrAsym.Lambda!.Value));
     }
 
     [Fact]
@@ -64,8 +71,8 @@ public class DivideMixTests
         Assert.Contains("mix-alpha must be positive, got 0", Assert.Throws<WinnowException>(() => new DivideMixOptions { Alpha = 0 }.Resolve(sym, true)).Message);
         Assert.Contains("p-threshold must be in [0, 1], got 1.5", Assert.Throws<WinnowException>(() => new DivideMixOptions { Threshold = 1.5 }.Resolve(sym, true)).Message);
         Assert.Contains("loss-history must be at least 1, got 0", Assert.Throws<WinnowException>(() => new DivideMixOptions { LossHistory = 0 }.Resolve(sym, true)).Message);
-        Assert.Contains("beta must be in [0, 1), got 1", Assert.Throws<WinnowException>(() => new ElrOptions { Beta = 1 }.Resolve(sym)).Message);
-        Assert.Contains("mix-alpha must be positive, got -1", Assert.Throws<WinnowException>(() => new ElrOptions { MixupAlpha = -1 }.Resolve(sym)).Message);
+        Assert.Contains("beta must be in [0, 1), got 1", Assert.Throws<WinnowException>(() => new ElrOptions { Beta = 1 }.Resolve(sym, false)).Message);
+        Assert.Contains("mix-alpha must be positive, got -1", Assert.Throws<WinnowException>(() => new ElrOptions { MixupAlpha = -1 }.Resolve(sym, true)).Message);
         Assert.Equal(0.5, new DivideMixOptions { Alpha = 0.5 }.Resolve(sym, true).Alpha);
     }
 
