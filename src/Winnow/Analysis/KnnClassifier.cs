@@ -1,3 +1,4 @@
+using Winnow.Models;
 using static TorchSharp.torch;
 
 namespace Winnow.Analysis;
@@ -34,7 +35,7 @@ public static class KnnClassifier
             long rows = Math.Min(block, q.shape[0] - start);
             var sim = q.narrow(0, start, rows).matmul(b.t());
             var (top, idx) = sim.topk(k, dim: 1);
-            var weights = (top / temperature).exp();
+            var weights = top.DividedBy(temperature).exp();
             var votes = zeros(rows, classCount).scatter_add_(1, labels[idx], weights);
             var am = votes.argmax(1).data<long>().ToArray();
             for (int i = 0; i < am.Length; i++) predicted[start + i] = (int)am[i];

@@ -57,7 +57,7 @@ public static class LinearProbe
     {
         using var scope = NewDisposeScope();
         var mean = trainFeatures.mean([0], keepdim: true);
-        var std = trainFeatures.std(0, keepdim: true).clamp_min(1e-6);
+        var std = trainFeatures.std(0, keepdim: true).AtLeast(1e-6);
         var xTrain = (trainFeatures - mean) / std;
         var xTest = (testFeatures - mean) / std;
         var yTrain = tensor(trainLabels.Select(l => (long)l).ToArray());

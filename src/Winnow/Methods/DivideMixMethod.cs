@@ -216,7 +216,7 @@ public sealed class DivideMixMethod : ITrainingMethod
         if (!options.ConfidencePenalty!.Value) return loss;
         // DivideMix's NegEntropy for asymmetric noise: + mean over the batch of Σ_c p_c log p_c.
         var p = F.softmax(logits, 1);
-        return loss + (p * F.log_softmax(logits, 1)).sum(1).mean();
+        return loss.Plus((p * F.log_softmax(logits, 1)).sum(1).mean());
     }
 
     private Tensor MixMatchLoss(Classifier net, Classifier peer, double[] probability, TrainingBatch batch, EpochContext context)
@@ -232,13 +232,13 @@ public sealed class DivideMixMethod : ITrainingMethod
         {
             net.train();
             peer.eval();
-            var px = (F.softmax(net.forward(x1), 1) + F.softmax(net.forward(x2), 1)) / 2;
-            targetsX = Sharpen(w * oneHot + (1 - w) * px, options.SharpenTemperature);
+            var px = F.softmax(net.forward(x1), 1).Plus(F.softmax(net.forward(x2), 1)).DividedBy(2);
+            targetsX = Sharpen((w * oneHot).Plus(w.OneMinus() * px), options.SharpenTemperature);
             if (batch.Companion is { } u)
             {
                 var u1 = u.View(0);
                 var u2 = u.View(1);
-                var pu = (F.softmax(net.forward(u1), 1) + F.softmax(net.forward(u2), 1) + F.softmax(peer.forward(u1), 1) + F.softmax(peer.forward(u2), 1)) / 4;
+                var pu = F.softmax(net.forward(u1), 1).Plus(F.softmax(net.forward(u2), 1)).Plus(F.softmax(peer.forward(u1), 1)).Plus(F.softmax(peer.forward(u2), 1)).DividedBy(4);
                 var targetsU = Sharpen(pu, options.SharpenTemperature);
                 inputs = cat([x1, x2, u1, u2]);
                 targets = cat([targetsX, targetsX, targetsU, targetsU]);
@@ -260,15 +260,16 @@ public sealed class DivideMixMethod : ITrainingMethod
         if (uRows > 0)
         {
             var probsU = F.softmax(logits.narrow(0, 2 * b, uRows), 1);
-            var lossU = (probsU - mixedTargets.narrow(0, 2 * b, uRows)).pow(2).mean();
+            var residual = probsU - mixedTargets.narrow(0, 2 * b, uRows);
+            var lossU = (residual * residual).mean();
             double ramp = Math.Clamp((context.Epoch + (double)batch.Step / Math.Max(1, batch.PhaseSteps) - Warmup) / options.RampUpEpochs, 0, 1);
-            loss = loss + options.LambdaU!.Value * ramp * lossU;
+            loss = loss.Plus(lossU.Times(options.LambdaU!.Value * ramp));
         }
         // Uniform-prior penalty: KL(uniform ‖ mean prediction over all mixed rows).
         var meanPrediction = F.softmax(logits, 1).mean([0]);
         double prior = 1.0 / classCount;
-        var penalty = (prior * (meanPrediction.clamp_min(1e-12).log().neg() + Math.Log(prior))).sum();
-        return loss + penalty;
+        var penalty = meanPrediction.AtLeast(1e-12).log().neg().Plus(Math.Log(prior)).Times(prior).sum();
+        return loss.Plus(penalty);
     }
 
     /// <summary>
@@ -279,13 +280,13 @@ public sealed class DivideMixMethod : ITrainingMethod
     public static (Tensor Inputs, Tensor Targets) Mix(Tensor inputs, Tensor targets, double lambda, Tensor permutation)
     {
         double l = Math.Max(lambda, 1 - lambda);
-        return (l * inputs + (1 - l) * inputs.index_select(0, permutation), l * targets + (1 - l) * targets.index_select(0, permutation));
+        return (inputs.Blend(inputs.index_select(0, permutation), l), targets.Blend(targets.index_select(0, permutation), l));
     }
 
     /// <summary>p^(1/T), renormalised over classes.</summary>
     public static Tensor Sharpen(Tensor p, double temperature)
     {
-        var powered = p.pow(1 / temperature);
+        var powered = p.Power(1 / temperature);
         return powered / powered.sum(1, keepdim: true);
     }
 
@@ -321,7 +322,7 @@ public sealed class DivideMixMethod : ITrainingMethod
         using var _ = no_grad();
         nets[0].eval();
         nets[1].eval();
-        return nets[0].forward(images) + nets[1].forward(images);
+        return nets[0].forward(images).Plus(nets[1].forward(images));
     }
 
     /// <inheritdoc/>

@@ -1,3 +1,4 @@
+using Winnow.Models;
 using static TorchSharp.torch;
 
 namespace Winnow.Methods;
@@ -11,7 +12,7 @@ namespace Winnow.Methods;
 public static class ElrLoss
 {
     /// <summary>p = softmax(logits) clamped to [1e-4, 1 − 1e-4], as the official code does before both uses.</summary>
-    public static Tensor ClampedProbabilities(Tensor logits) => nn.functional.softmax(logits, 1).clamp(1e-4, 1 - 1e-4);
+    public static Tensor ClampedProbabilities(Tensor logits) => nn.functional.softmax(logits, 1).Within(1e-4, 1 - 1e-4);
 
     /// <summary>Updates <paramref name="targets"/> (N, C) in place at <paramref name="indices"/> from the detached probabilities.</summary>
     public static void UpdateTargets(Tensor targets, Tensor indices, Tensor probabilities, double beta)
@@ -20,11 +21,11 @@ public static class ElrLoss
         using var scope = NewDisposeScope();
         var p = probabilities.detach().to(ScalarType.Float32);
         var normalised = p / p.sum(1, keepdim: true);
-        var updated = beta * targets.index_select(0, indices) + (1 - beta) * normalised;
+        var updated = targets.index_select(0, indices).Blend(normalised, beta);
         targets.index_copy_(0, indices, updated);
     }
 
     /// <summary>mean_i log(1 − ⟨q_i, p_i⟩); the gradient flows through <paramref name="probabilities"/> only.</summary>
     public static Tensor Regularizer(Tensor probabilities, Tensor targets) =>
-        (1 - (targets.detach() * probabilities).sum(1)).log().mean();
+        (targets.detach() * probabilities).sum(1).OneMinus().log().mean();
 }

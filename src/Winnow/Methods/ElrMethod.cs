@@ -89,7 +89,7 @@ public sealed class ElrMethod : ClassifierTrainingMethod
         var idx = tensor(batch.Indices.Select(i => (long)i).ToArray());
         // The target is updated before the regularizer, so it already holds this step's prediction (as the code does).
         ElrLoss.UpdateTargets(targets, idx, p, beta);
-        var loss = nn.functional.cross_entropy(logits, batch.Labels) + lambda * ElrLoss.Regularizer(p, targets.index_select(0, idx));
+        var loss = nn.functional.cross_entropy(logits, batch.Labels).Plus(ElrLoss.Regularizer(p, targets.index_select(0, idx)).Times(lambda));
         loss.backward();
         optimizer.Step();
         return loss.item<float>();

@@ -96,7 +96,7 @@ public sealed class ElrPlusMethod : ITrainingMethod
             emas[1 - k].train();
             ElrLoss.UpdateTargets(targets[k], idx, F.softmax(emas[1 - k].forward(batch.Images), 1), beta);
             var t = targets[k].index_select(0, idx);
-            q = l * t + (1 - l) * t.index_select(0, perm);
+            q = t.Blend(t.index_select(0, perm), l);
         }
         long s = steps[k] + 1;
         var p = ElrLoss.ClampedProbabilities(logits);
@@ -105,7 +105,7 @@ public sealed class ElrPlusMethod : ITrainingMethod
             var weighted = mixedY * q;
             mixedY = weighted / weighted.sum(1, keepdim: true);
         }
-        var loss = -(mixedY * F.log_softmax(logits, 1)).sum(1).mean() + lambda * ElrLoss.Regularizer(p, q);
+        var loss = (-(mixedY * F.log_softmax(logits, 1)).sum(1).mean()).Plus(ElrLoss.Regularizer(p, q).Times(lambda));
         loss.backward();
         optimizer.Step();
         UpdateAverage(k, s);
@@ -128,7 +128,7 @@ public sealed class ElrPlusMethod : ITrainingMethod
         using var _ = no_grad();
         nets[0].eval();
         nets[1].eval();
-        return (nets[0].forward(images) + nets[1].forward(images)) / 2;
+        return nets[0].forward(images).Plus(nets[1].forward(images)).DividedBy(2);
     }
 
     /// <inheritdoc/>

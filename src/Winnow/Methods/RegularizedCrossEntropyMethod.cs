@@ -56,7 +56,7 @@ public sealed class RegularizedCrossEntropyMethod : ClassifierTrainingMethod
         var ce = nn.functional.cross_entropy(logits, batch.Labels);
         var contrastive = NtXentLoss.Compute(z.narrow(0, n, 2 * n), options.Temperature);
         var regularizer = RepresentationRegularizer.Compute(nn.functional.softmax(logits, 1), z.narrow(0, 0, n));
-        var loss = ce + contrastive + options.Lambda * regularizer;
+        var loss = ce.Plus(contrastive).Plus(regularizer.Times(options.Lambda));
         loss.backward();
         optimizer.Step();
         contrastiveSum += contrastive.item<float>();

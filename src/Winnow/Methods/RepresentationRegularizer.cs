@@ -1,3 +1,4 @@
+using Winnow.Models;
 using static TorchSharp.torch;
 
 namespace Winnow.Methods;
@@ -43,11 +44,11 @@ public static class RepresentationRegularizer
         long n = x.shape[0];
         if (n < 2) throw new ArgumentException("pairwise distances need at least two rows");
         using var scope = NewDisposeScope();
-        var sq = x.pow(2).sum(1);
-        var d2 = sq.unsqueeze(1) + sq.unsqueeze(0) - 2 * x.matmul(x.t());
+        var sq = (x * x).sum(1);
+        var d2 = sq.unsqueeze(1).Plus(sq.unsqueeze(0)) - x.matmul(x.t()).Times(2);
         var offDiagonal = ones(n, n, dtype: ScalarType.Float32) - eye(n, dtype: ScalarType.Float32);
-        var d = d2.clamp_min(1e-12).sqrt() * offDiagonal;
-        var mean = d.sum() / (n * (n - 1));
-        return (d / mean.clamp_min(1e-12)).MoveToOuterDisposeScope();
+        var d = d2.AtLeast(1e-12).sqrt() * offDiagonal;
+        var mean = d.sum().DividedBy(n * (n - 1));
+        return (d / mean.AtLeast(1e-12)).MoveToOuterDisposeScope();
     }
 }

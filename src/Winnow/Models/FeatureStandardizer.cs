@@ -35,7 +35,7 @@ public sealed class FeatureStandardizer : nn.Module<Tensor, Tensor>
         var f = features.to(ScalarType.Float32);
         mean.copy_(f.mean([0]));
         var s = f.std(0);
-        std.copy_(where(s > 1e-6, s, ones_like(s)));
+        std.copy_(where(s.Above(1e-6), s, ones_like(s)));
     }
 
     /// <summary>(x − mean) / std in float32; throws while uncalibrated.</summary>

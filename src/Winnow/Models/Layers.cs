@@ -120,15 +120,3 @@ public sealed class KeepAliveBatchNorm2d : nn.Module<Tensor, Tensor>
         return nn.functional.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps);
     }
 }
-
-/// <summary>
-/// Scalars that live as long as the process, for hot calls that would otherwise build a temporary one: TorchSharp
-/// reads a temporary Scalar's native handle without keeping the managed object alive, so the finaliser can free it
-/// while libtorch still reads it (see <see cref="KeepAliveBatchNorm2d"/>). <c>a.add_(b)</c> passes such a temporary
-/// as alpha; <c>a.add_(b, LongLivedScalars.One)</c> does not.
-/// </summary>
-public static class LongLivedScalars
-{
-    /// <summary>The integer 1 (valid as alpha for integral and floating tensors alike).</summary>
-    public static readonly Scalar One = 1L.ToScalar();
-}

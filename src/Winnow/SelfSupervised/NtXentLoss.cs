@@ -1,3 +1,4 @@
+using Winnow.Models;
 using static TorchSharp.torch;
 
 namespace Winnow.SelfSupervised;
@@ -20,9 +21,8 @@ public static class NtXentLoss
         using var scope = NewDisposeScope();
         long n = rows / 2;
         var z = nn.functional.normalize(projections.to(ScalarType.Float32), dim: 1);
-        var logits = z.matmul(z.t()).div(temperature);
-        logits = logits.masked_fill(eye(rows, dtype: ScalarType.Bool), double.NegativeInfinity);
-        var positives = cat([arange(n, 2 * n, dtype: ScalarType.Int64), arange(0, n, dtype: ScalarType.Int64)]);
+        var logits = z.matmul(z.t()).DividedBy(temperature).masked_fill(eye(rows, dtype: ScalarType.Bool), LongLivedScalars.NegativeInfinity);
+        var positives = tensor(Enumerable.Range(0, (int)rows).Select(i => (i + n) % rows).ToArray());
         return nn.functional.cross_entropy(logits, positives).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using Winnow.Models;
 using Winnow.Analysis;
 using static TorchSharp.torch;
 
@@ -23,8 +24,8 @@ public class KnnAndProbeTests
         using var _ = NewDisposeScope();
         manual_seed(0);
         var labels = Enumerable.Range(0, 400).Select(i => i % 4).ToArray();
-        var centres = randn(4, 8) * 3;
-        var x = centres.index_select(0, tensor(labels.Select(l => (long)l).ToArray())) + randn(400, 8) * 0.5;
+        var centres = randn(4, 8).Times(3);
+        var x = centres.index_select(0, tensor(labels.Select(l => (long)l).ToArray())) .Plus(randn(400, 8).Times(0.5));
         double acc = LinearProbe.TrainLinear(x, labels, x, labels, 4, new LinearProbeOptions { Epochs = 20, BatchSize = 64, LearningRate = 1e-2 }, cancellation: TestContext.Current.CancellationToken);
         Assert.True(acc > 0.95, $"probe accuracy {acc}");
     }

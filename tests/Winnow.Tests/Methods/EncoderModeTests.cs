@@ -166,7 +166,7 @@ public class RepresentationRegularizerTests
         using var _ = NewDisposeScope();
         var a = tensor(new float[] { 0, 0, 3, 0, 0, 4 }, [3, 2]);
         // A scaled copy has the same normalised distances.
-        Assert.Equal(0, RepresentationRegularizer.Compute(a, a * 7).item<float>(), 4);
+        Assert.Equal(0, RepresentationRegularizer.Compute(a, a.Times(7)).item<float>(), 4);
         // Against (0,0), (1,0), (2,0): distances 1, 2, 1, mean 4/3 → 0.75, 1.5, 0.75.
         var b = tensor(new float[] { 0, 0, 1, 0, 2, 0 }, [3, 2]);
         // Differences (a − b) over the 6 off-diagonal entries: 0 (0.75 − 0.75), −0.5 (1 − 1.5), 0.5 (1.25 − 0.75), twice each;

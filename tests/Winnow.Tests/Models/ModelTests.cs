@@ -40,7 +40,7 @@ public class ModelTests
         Assert.Equal(reference.state_dict().Keys.OrderBy(k => k), ours.state_dict().Keys.OrderBy(k => k));
         for (int step = 0; step < 3; step++)
         {
-            var x = randn(4, 3, 5, 5) * 2 + 1;
+            var x = randn(4, 3, 5, 5).Times(2).Plus(1);
             Assert.True(allclose(reference.forward(x), ours.forward(x), 1e-5, 1e-6));
         }
         Assert.Equal(3L, ours.state_dict()["num_batches_tracked"].item<long>());
@@ -64,7 +64,7 @@ public class ModelTests
         block.eval();
         var x = randn(2, 4, 5, 5);
         // With conv2 zero the residual branch vanishes; in eval mode BN1 with fresh statistics is x / sqrt(1 + eps).
-        var expected = nn.functional.relu(x / Math.Sqrt(1 + 1e-5));
+        var expected = nn.functional.relu(x.DividedBy(Math.Sqrt(1 + 1e-5)));
         Assert.True(block.forward(x).allclose(expected, rtol: 1e-4, atol: 1e-5));
     }
 
