@@ -25,6 +25,8 @@ sym() { echo --noise symmetric --noise-rate "$1"; }
 # The headline row: DivideMix's step schedule (lr ÷10 after epoch 18 of 30), so that Last averages the low-rate plateau.
 run dm-enc-80   $(sym 0.8) --method dividemix --encoder "$encoder" --epochs 30 --ramp-epochs 5 --co-divide sequential --gmm-iterations 200 --schedule multistep --milestones 18
 run elrp-enc-80 $(sym 0.8) --method elr-plus --encoder "$encoder" --epochs 20
+# ELR+ with λ 1 instead of the spec's 3: 0.9 points of Last more from the encoder, 1.7 under DivideMix's headline row.
+run elrp-enc-80-l1 $(sym 0.8) --method elr-plus --encoder "$encoder" --epochs 20 --elr-lambda 1
 run ce-80      $(sym 0.8) --epochs 10
 run elr-enc-80  $(sym 0.8) --method elr --encoder "$encoder" --epochs 20
 run elr-80      $(sym 0.8) --method elr --epochs 20
@@ -54,5 +56,5 @@ run dm-enc-90-t09 $(sym 0.9) --method dividemix --encoder "$encoder" --epochs 25
 # ELR+ from the encoder with the paper's mixup α 1 (the default from an encoder is 0.01, mixing all but off).
 run elrp-enc-80-a1 $(sym 0.8) --method elr-plus --encoder "$encoder" --epochs 20 --mix-alpha 1
 python3 scripts/summarize-runs.py "$out"/ce-80 "$out"/dm-enc-50 "$out"/dm-enc-80 "$out"/dm-enc-90 "$out"/dm-enc-a40 "$out"/dm-80 \
-  "$out"/elr-80 "$out"/elr-enc-80 "$out"/elrp-80 "$out"/elrp-enc-80 \
+  "$out"/elr-80 "$out"/elr-enc-80 "$out"/elrp-80 "$out"/elrp-enc-80 "$out"/elrp-enc-80-l1 \
   "$out"/dm-enc-50-a4 "$out"/dm-enc-80-a4 "$out"/dm-enc-90-a001 "$out"/dm-enc-80-a05 "$out"/elrp-enc-80-a1 "$out"/dm-enc-80-cos25 "$out"/dm-enc-90-a001-t09 "$out"/elrp-enc-80-ms30 "$out"/dm-enc-80-ms35 "$out"/dm-enc-90-t09
