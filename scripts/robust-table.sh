@@ -27,6 +27,7 @@ run dm-enc-80   $(sym 0.8) --method dividemix --encoder "$encoder" --epochs 30 -
 run elrp-enc-80 $(sym 0.8) --method elr-plus --encoder "$encoder" --epochs 20
 # ELR+ with λ 1 instead of the spec's 3: 0.9 points of Last more from the encoder, 1.7 under DivideMix's headline row.
 run elrp-enc-80-l1 $(sym 0.8) --method elr-plus --encoder "$encoder" --epochs 20 --elr-lambda 1
+run elrp-enc-80-l05 $(sym 0.8) --method elr-plus --encoder "$encoder" --epochs 20 --elr-lambda 0.5
 run ce-80      $(sym 0.8) --epochs 10
 run elr-enc-80  $(sym 0.8) --method elr --encoder "$encoder" --epochs 20
 run elr-enc-80-l1 $(sym 0.8) --method elr --encoder "$encoder" --epochs 20 --elr-lambda 1
@@ -59,5 +60,5 @@ run elrp-enc-80-a1 $(sym 0.8) --method elr-plus --encoder "$encoder" --epochs 20
 # α 0.01 at 90% with the encoder at a fifth of the head's rate: the split still grows (stopped after epoch 11).
 run dm-enc-90-a001-els02 $(sym 0.9) --method dividemix --encoder "$encoder" --epochs 25 --ramp-epochs 5 --co-divide sequential --gmm-iterations 200 --mix-alpha 0.01 --encoder-lr-scale 0.2
 python3 scripts/summarize-runs.py "$out"/ce-80 "$out"/dm-enc-50 "$out"/dm-enc-80 "$out"/dm-enc-90 "$out"/dm-enc-a40 "$out"/dm-80 \
-  "$out"/elr-80 "$out"/elr-enc-80 "$out"/elr-enc-80-l1 "$out"/elrp-80 "$out"/elrp-enc-80 "$out"/elrp-enc-80-l1 \
+  "$out"/elr-80 "$out"/elr-enc-80 "$out"/elr-enc-80-l1 "$out"/elrp-80 "$out"/elrp-enc-80 "$out"/elrp-enc-80-l1 "$out"/elrp-enc-80-l05 \
   "$out"/dm-enc-50-a4 "$out"/dm-enc-80-a4 "$out"/dm-enc-90-a001 "$out"/dm-enc-80-a05 "$out"/elrp-enc-80-a1 "$out"/dm-enc-80-cos25 "$out"/dm-enc-90-a001-t09 "$out"/elrp-enc-80-ms30 "$out"/dm-enc-80-ms35 "$out"/dm-enc-90-t09 "$out"/dm-enc-90-a001-els02
