@@ -27,6 +27,7 @@ run dm-enc-80   $(sym 0.8) --method dividemix --encoder "$encoder" --epochs 30 -
 run elrp-enc-80 $(sym 0.8) --method elr-plus --encoder "$encoder" --epochs 20
 # ELR+ with λ 1 instead of the spec's 3: 0.9 points of Last more from the encoder, 1.7 under DivideMix's headline row.
 run elrp-enc-80-l1 $(sym 0.8) --method elr-plus --encoder "$encoder" --epochs 20 --elr-lambda 1
+# λ 0.5: no better than λ 1 (Last 87.95).
 run elrp-enc-80-l05 $(sym 0.8) --method elr-plus --encoder "$encoder" --epochs 20 --elr-lambda 0.5
 run ce-80      $(sym 0.8) --epochs 10
 run elr-enc-80  $(sym 0.8) --method elr --encoder "$encoder" --epochs 20
