@@ -28,6 +28,8 @@ public sealed class DivideMixMethod : ITrainingMethod
     private readonly int classCount;
     private readonly List<double[]>[] history = [[], []];
     private readonly double[]?[] clean = new double[]?[2];
+    private readonly bool[]?[] labeled = new bool[]?[2];
+    private readonly int?[] heldLabeledSize = new int?[2];
     private readonly Dictionary<string, double> figures = new();
     private readonly long[] updates = new long[2];
     private readonly TrainingSetLogits?[] trainingLogits = new TrainingSetLogits?[2];
@@ -80,21 +82,37 @@ public sealed class DivideMixMethod : ITrainingMethod
     private IEnumerable<BatchPlan> CoDividePlans(EpochContext context, IImageTransform standard)
     {
         // Network k trains on the split of the other network (co-divide).
-        clean[1] = Divide(1, context);
-        if (options.CoDivide == CoDivideOrder.Simultaneous) clean[0] = Divide(0, context);
-        yield return SplitPlan(0, clean[1]!, context, standard);
-        if (options.CoDivide == CoDivideOrder.Sequential) clean[0] = Divide(0, context);
-        yield return SplitPlan(1, clean[0]!, context, standard);
+        Divide(1, context);
+        if (options.CoDivide == CoDivideOrder.Simultaneous) Divide(0, context);
+        yield return SplitPlan(0, labeled[1]!, context, standard);
+        if (options.CoDivide == CoDivideOrder.Sequential) Divide(0, context);
+        yield return SplitPlan(1, labeled[0]!, context, standard);
     }
 
-    private BatchPlan SplitPlan(int trainee, double[] probability, EpochContext context, IImageTransform standard)
+    private BatchPlan SplitPlan(int trainee, bool[] isLabeled, EpochContext context, IImageTransform standard)
     {
-        double tau = EffectiveThreshold(probability);
-        var labeled = Enumerable.Range(0, probability.Length).Where(i => probability[i] > tau).ToArray();
-        var unlabeled = Enumerable.Range(0, probability.Length).Where(i => probability[i] <= tau).ToArray();
-        new Random(TrainingLoop.SeedOf(training.Seed, context.Epoch, 300 + trainee)).Shuffle(labeled);
+        var labeledRows = Enumerable.Range(0, isLabeled.Length).Where(i => isLabeled[i]).ToArray();
+        var unlabeled = Enumerable.Range(0, isLabeled.Length).Where(i => !isLabeled[i]).ToArray();
+        new Random(TrainingLoop.SeedOf(training.Seed, context.Epoch, 300 + trainee)).Shuffle(labeledRows);
         var companion = unlabeled.Length == 0 ? null : new CompanionPlan(unlabeled, options.LabeledBatchSize, [standard, standard]);
-        return new BatchPlan(labeled, options.LabeledBatchSize, [standard, standard], trainee, 2, companion);
+        return new BatchPlan(labeledRows, options.LabeledBatchSize, [standard, standard], trainee, 2, companion);
+    }
+
+    /// <summary>
+    /// Which samples are labeled: those whose clean probability is above <paramref name="threshold"/>, or, given a
+    /// <paramref name="count"/>, that many of highest probability (ties go to the lower index).
+    /// </summary>
+    public static bool[] LabeledMask(double[] probability, double threshold, int? count = null)
+    {
+        var mask = new bool[probability.Length];
+        if (count is not { } k)
+        {
+            for (int i = 0; i < mask.Length; i++) mask[i] = probability[i] > threshold;
+            return mask;
+        }
+        if (k < 0 || k > probability.Length) throw new ArgumentOutOfRangeException(nameof(count), $"count {k} is outside 0..{probability.Length}");
+        foreach (int i in Enumerable.Range(0, probability.Length).OrderByDescending(i => probability[i]).ThenBy(i => i).Take(k)) mask[i] = true;
+        return mask;
     }
 
     /// <summary>τ, clipped into the range of the probabilities so that neither split is empty (C2D), when asked.</summary>
@@ -106,8 +124,11 @@ public sealed class DivideMixMethod : ITrainingMethod
         return lo > hi ? tau : Math.Clamp(tau, lo, hi);
     }
 
-    /// <summary>EvalTrain: per-sample losses of network <paramref name="which"/> → mixture → clean probabilities.</summary>
-    private double[] Divide(int which, EpochContext context)
+    /// <summary>
+    /// EvalTrain: per-sample losses of network <paramref name="which"/> → mixture → clean probabilities and the
+    /// labeled mask it gives the other network.
+    /// </summary>
+    private void Divide(int which, EpochContext context)
     {
         var logits = LogitsOnTrainingSet(which, context.Train, context.Cancellation);
         var losses = Evaluation.FromLogits(logits, classCount).Losses(context.Labels.Noisy);
@@ -123,8 +144,11 @@ public sealed class DivideMixMethod : ITrainingMethod
             Seed = TrainingLoop.SeedOf(training.Seed, context.Epoch, 400 + which),
         });
         var probability = gmm.LowerComponentPosterior(input);
-        RecordDivision(which + 1, probability, gmm, context.Labels);
-        return probability;
+        double tau = EffectiveThreshold(probability);
+        if (options.HoldLabeledSize) heldLabeledSize[which] ??= probability.Count(p => p > tau);
+        clean[which] = probability;
+        labeled[which] = LabeledMask(probability, tau, options.HoldLabeledSize ? heldLabeledSize[which] : null);
+        RecordDivision(which + 1, labeled[which]!, probability, gmm, context.Labels);
     }
 
     /// <summary>
@@ -160,17 +184,16 @@ public sealed class DivideMixMethod : ITrainingMethod
         return Evaluation.FromLogits(sum, classCount);
     }
 
-    private void RecordDivision(int net, double[] probability, TwoComponentGaussianMixture gmm, NoisyLabelSet labels)
+    private void RecordDivision(int net, bool[] isLabeled, double[] probability, TwoComponentGaussianMixture gmm, NoisyLabelSet labels)
     {
-        double tau = EffectiveThreshold(probability);
-        int labeledCount = probability.Count(p => p > tau);
+        int labeledCount = isLabeled.Count(l => l);
         figures[$"labeled_{net}"] = labeledCount;
         figures[$"gmm_mean_clean_{net}"] = gmm.Means[0];
         figures[$"gmm_mean_noisy_{net}"] = gmm.Means[1];
         figures[$"gmm_weight_clean_{net}"] = gmm.Weights[0];
         if (labels.True is null) return;
         var isClean = Enumerable.Range(0, labels.Count).Select(i => !labels.IsMislabeled(i)).ToArray();
-        int truePositive = Enumerable.Range(0, labels.Count).Count(i => probability[i] > tau && isClean[i]);
+        int truePositive = Enumerable.Range(0, labels.Count).Count(i => isLabeled[i] && isClean[i]);
         figures[$"precision_{net}"] = labeledCount == 0 ? double.NaN : (double)truePositive / labeledCount;
         figures[$"recall_{net}"] = isClean.Count(c => c) == 0 ? double.NaN : (double)truePositive / isClean.Count(c => c);
         figures[$"auc_{net}"] = RocAuc.Compute(probability, isClean);
@@ -337,8 +360,11 @@ public sealed class DivideMixMethod : ITrainingMethod
     public IEnumerable<(string Name, Tensor Value)> ExtraState()
     {
         for (int net = 0; net < 2; net++)
+        {
             for (int h = 0; h < history[net].Count; h++)
                 yield return ($"loss_history.{net}.{h}", tensor(history[net][h]));
+            if (heldLabeledSize[net] is { } size) yield return ($"held_labeled_size.{net}", tensor(new long[] { size }));
+        }
     }
 
     /// <inheritdoc/>
@@ -349,6 +375,7 @@ public sealed class DivideMixMethod : ITrainingMethod
         {
             history[net].Clear();
             for (int h = 0; state.TryGetValue($"loss_history.{net}.{h}", out var t); h++) history[net].Add(t.data<double>().ToArray());
+            heldLabeledSize[net] = state.TryGetValue($"held_labeled_size.{net}", out var size) ? (int)size.data<long>()[0] : null;
         }
     }
 

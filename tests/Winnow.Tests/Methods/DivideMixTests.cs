@@ -79,15 +79,8 @@ public class DivideMixTests
     [Fact]
     public void LabeledSplitIsMostlyCleanAtHalfSymmetricNoise()
     {
-        var train = TestData.Bars(600, seed: 1);
-        var test = TestData.Bars(100, seed: 2);
-        var noise = new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.5, IncludeTrueClass = false };
-        var labels = noise.Create(train, trueLabelsKnown: true);
-        var training = new TrainingOptions { Epochs = 3, BatchSize = 32, LearningRate = 0.02, Precision = Precision.Float32, Seed = 1, Threads = 2 };
-        var manifest = new RunManifest { Method = "dividemix", Noise = noise, Training = training, DivideMix = new DivideMixOptions { WarmupEpochs = 2, LabeledBatchSize = 32 } };
-        TrainingLoop.SeedForInitialisation(1);
-        using var method = (DivideMixMethod)MethodFactory.Create(manifest, 1, 4);
-        var result = new TrainingLoop(training).Run(method, train, labels, test, cancellation: TestContext.Current.CancellationToken);
+        var (method, result, _) = TrainOnHalfNoisyBars(3, new DivideMixOptions { WarmupEpochs = 2, LabeledBatchSize = 32 });
+        using var _ = method;
         var afterWarmup = result.Epochs[2].Extra;
         Assert.True(double.IsNaN(result.Epochs[1].Extra["precision_1"]));
         foreach (int net in new[] { 1, 2 })
@@ -156,5 +149,56 @@ public class DivideMixTests
         }
         for (int e = 1; e < shared.Count; e++)
             Assert.NotEqual(shared[e - 1].Probabilities, shared[e].Probabilities);
+    }
+
+    [Fact]
+    public void LabeledMaskTakesTheThresholdOrTheMostProbableCount()
+    {
+        double[] p = [0.2, 0.9, 0.5, 0.9, 0.7, 0.1];
+        Assert.Equal([false, true, false, true, true, false], DivideMixMethod.LabeledMask(p, 0.5));
+        // Three of highest probability: 0.9, 0.9, 0.7; with two, the tie at 0.9 keeps both.
+        Assert.Equal([false, true, false, true, true, false], DivideMixMethod.LabeledMask(p, 0.99, 3));
+        Assert.Equal([false, true, false, true, false, false], DivideMixMethod.LabeledMask(p, 0.0, 2));
+        // A tie across the cut goes to the lower index.
+        Assert.Equal([false, true, false, false, false, false], DivideMixMethod.LabeledMask(p, 0.0, 1));
+        Assert.Equal(new bool[6], DivideMixMethod.LabeledMask(p, 0.0, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => DivideMixMethod.LabeledMask(p, 0.5, 7));
+    }
+
+    [Fact]
+    public void HeldLabeledSizeKeepsTheFirstDivisionsCountAndSurvivesACheckpoint()
+    {
+        var (method, result, manifest) = TrainOnHalfNoisyBars(4, new DivideMixOptions { WarmupEpochs = 2, LabeledBatchSize = 32, HoldLabeledSize = true, Threshold = 0.5 });
+        using var _ = method;
+        int moved = 0;
+        foreach (int net in new[] { 1, 2 })
+        {
+            double first = result.Epochs[2].Extra[$"labeled_{net}"];
+            Assert.InRange(first, 1, 599);
+            Assert.Equal(first, result.Epochs[3].Extra[$"labeled_{net}"]);
+            Assert.True(result.Epochs[3].Extra[$"precision_{net}"] > 0.8, $"precision {result.Epochs[3].Extra[$"precision_{net}"]}");
+            // τ alone would have labeled another number by the last division: the held count is not a coincidence.
+            if (method.CleanProbability(net - 1)!.Count(p => p > 0.5) != first) moved++;
+        }
+        Assert.True(moved > 0, "the threshold's split kept its size on its own; the test shows nothing");
+        var state = method.ExtraState().ToDictionary(s => s.Name, s => s.Value);
+        TrainingLoop.SeedForInitialisation(1);
+        using var resumed = (DivideMixMethod)MethodFactory.Create(manifest, 1, 4);
+        resumed.LoadExtraState(state);
+        Assert.Equal(result.Epochs[2].Extra["labeled_2"], resumed.ExtraState().ToDictionary(s => s.Name, s => s.Value)["held_labeled_size.1"].data<long>()[0]);
+    }
+
+    /// <summary>DivideMix on 600 bar images with 50% symmetric noise (true class excluded), tested on 100 clean ones.</summary>
+    private static (DivideMixMethod Method, TrainingResult Result, RunManifest Manifest) TrainOnHalfNoisyBars(int epochs, DivideMixOptions options)
+    {
+        var train = TestData.Bars(600, seed: 1);
+        var test = TestData.Bars(100, seed: 2);
+        var noise = new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.5, IncludeTrueClass = false };
+        var labels = noise.Create(train, trueLabelsKnown: true);
+        var training = new TrainingOptions { Epochs = epochs, BatchSize = 32, LearningRate = 0.02, Precision = Precision.Float32, Seed = 1, Threads = 2 };
+        var manifest = new RunManifest { Method = "dividemix", Noise = noise, Training = training, DivideMix = options };
+        TrainingLoop.SeedForInitialisation(1);
+        var method = (DivideMixMethod)MethodFactory.Create(manifest, 1, 4);
+        return (method, new TrainingLoop(training).Run(method, train, labels, test, cancellation: TestContext.Current.CancellationToken), manifest);
     }
 }
