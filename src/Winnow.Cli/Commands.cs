@@ -45,13 +45,14 @@ internal static class Commands
         var mixAlpha = new Option<double?>("--mix-alpha") { Description = $"dividemix: MixMatch's Beta(α, α) (default 4 from scratch; from --encoder 0.01, which all but turns mixing off, and 4 at 90% symmetric noise; the official code uses 0.5 on Clothing1M and WebVision); elr-plus: mixup's α (default 1 from scratch, 0.01 from --encoder)" };
         var sharpen = new Option<double>("--sharpen-temperature") { Description = "dividemix: sharpening temperature T of refined and guessed labels", DefaultValueFactory = _ => DivideMixDefaults.SharpenTemperature };
         var holdLabeledSize = new Option<bool>("--hold-labeled-size") { Description = "dividemix: after the first division, label as many samples as it did (those of highest clean probability) instead of all above the threshold; Winnow's option for 90% noise from --encoder" };
+        var classBalanced = new Option<bool>("--class-balanced-split") { Description = "dividemix: share the labeled set among the noisy classes in proportion to their samples, each share the class's samples of lowest loss (UNICON's uniform selection; for symmetric noise)" };
         var lossHistory = new Option<int?>("--loss-history") { Description = "dividemix: epochs of per-sample losses averaged before the mixture is fitted (default 5 at 90% noise and above, else 1)" };
         cmd.Options.Add(method);
         cmd.Options.Add(model);
         cmd.Options.Add(encoder);
         var elrBeta = new Option<double?>("--elr-beta") { Description = "elr, elr-plus: target momentum β (default 0.7 symmetric, 0.9 asymmetric)" };
         var elrLambda = new Option<double?>("--elr-lambda") { Description = "elr, elr-plus: regularizer weight λ (default 3 symmetric, 1 asymmetric)" };
-        foreach (var o in new Option[] { warmup, lambdaU, threshold, coDivide, gmmIterations, warmupClip, rampEpochs, mixAlpha, sharpen, lossHistory, holdLabeledSize, elrBeta, elrLambda }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { warmup, lambdaU, threshold, coDivide, gmmIterations, warmupClip, rampEpochs, mixAlpha, sharpen, lossHistory, holdLabeledSize, classBalanced, elrBeta, elrLambda }) cmd.Options.Add(o);
         cmd.Options.Add(encoderMode);
         cmd.Options.Add(headEpochs);
         cmd.Options.Add(regLambda);
@@ -80,7 +81,7 @@ internal static class Commands
                     CoDivide = r.GetValue(coDivide) == "sequential" ? CoDivideOrder.Sequential : CoDivideOrder.Simultaneous,
                     MixtureIterations = r.GetValue(gmmIterations), WarmupGradientClip = r.GetValue(warmupClip), RampUpEpochs = r.GetValue(rampEpochs),
                     Alpha = r.GetValue(mixAlpha), SharpenTemperature = r.GetValue(sharpen), LossHistory = r.GetValue(lossHistory),
-                    HoldLabeledSize = r.GetValue(holdLabeledSize),
+                    HoldLabeledSize = r.GetValue(holdLabeledSize), ClassBalancedSplit = r.GetValue(classBalanced),
                 } : null,
                 Elr = r.GetValue(method) is "elr" or "elr-plus" ? new ElrOptions
                 {

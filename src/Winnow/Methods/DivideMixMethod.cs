@@ -67,6 +67,9 @@ public sealed class DivideMixMethod : ITrainingMethod
     /// <summary>The clean probability each network gave every training sample at the start of this epoch (null during warm-up).</summary>
     public double[]? CleanProbability(int network) => clean[network];
 
+    /// <summary>Which training samples network <paramref name="network"/>'s division labeled this epoch (null during warm-up); the other network trains on it.</summary>
+    public bool[]? LabeledSet(int network) => labeled[network];
+
     /// <inheritdoc/>
     public IEnumerable<BatchPlan>? PlanEpoch(EpochContext context, IImageTransform standard)
     {
@@ -99,19 +102,23 @@ public sealed class DivideMixMethod : ITrainingMethod
     }
 
     /// <summary>
-    /// Which samples are labeled: those whose clean probability is above <paramref name="threshold"/>, or, given a
-    /// <paramref name="count"/>, that many of highest probability (ties go to the lower index).
+    /// The <paramref name="count"/> samples of lowest <paramref name="loss"/> (ties go to the lower index). Given each
+    /// sample's (noisy) class, every class instead gets its share of the count, in proportion to its samples (largest
+    /// remainders round), filled with its own samples of lowest loss: UNICON's uniform selection, which keeps classes
+    /// the networks find hard from being crowded out of the labeled set.
     /// </summary>
-    public static bool[] LabeledMask(double[] probability, double threshold, int? count = null)
+    public static bool[] LowestLossMask(double[] loss, int count, int[]? classes = null)
     {
-        var mask = new bool[probability.Length];
-        if (count is not { } k)
-        {
-            for (int i = 0; i < mask.Length; i++) mask[i] = probability[i] > threshold;
-            return mask;
-        }
-        if (k < 0 || k > probability.Length) throw new ArgumentOutOfRangeException(nameof(count), $"count {k} is outside 0..{probability.Length}");
-        foreach (int i in Enumerable.Range(0, probability.Length).OrderByDescending(i => probability[i]).ThenBy(i => i).Take(k)) mask[i] = true;
+        int n = loss.Length;
+        if (count < 0 || count > n) throw new ArgumentOutOfRangeException(nameof(count), $"count {count} is outside 0..{n}");
+        if (classes is not null && classes.Length != n) throw new ArgumentException($"{classes.Length} classes for {n} losses", nameof(classes));
+        var mask = new bool[n];
+        var groups = classes is null ? [Enumerable.Range(0, n).ToArray()] : Enumerable.Range(0, n).GroupBy(i => classes[i]).OrderBy(g => g.Key).Select(g => g.ToArray()).ToArray();
+        var quota = groups.Select(g => (double)count * g.Length / n).ToArray();
+        var take = quota.Select(q => (int)Math.Floor(q)).ToArray();
+        foreach (int g in Enumerable.Range(0, groups.Length).OrderByDescending(g => quota[g] - take[g]).ThenBy(g => g).Take(count - take.Sum())) take[g]++;
+        for (int g = 0; g < groups.Length; g++)
+            foreach (int i in groups[g].OrderBy(i => loss[i]).ThenBy(i => i).Take(take[g])) mask[i] = true;
         return mask;
     }
 
@@ -145,9 +152,14 @@ public sealed class DivideMixMethod : ITrainingMethod
         });
         var probability = gmm.LowerComponentPosterior(input);
         double tau = EffectiveThreshold(probability);
-        if (options.HoldLabeledSize) heldLabeledSize[which] ??= probability.Count(p => p > tau);
+        int aboveThreshold = probability.Count(p => p > tau);
+        if (options.HoldLabeledSize) heldLabeledSize[which] ??= aboveThreshold;
         clean[which] = probability;
-        labeled[which] = LabeledMask(probability, tau, options.HoldLabeledSize ? heldLabeledSize[which] : null);
+        // A held or class-balanced split ranks by the mixture's input, the averaged normalised loss, rather than by the
+        // posterior, which saturates at 0 and 1 and so cannot order the tails.
+        labeled[which] = !options.HoldLabeledSize && !options.ClassBalancedSplit
+            ? probability.Select(p => p > tau).ToArray()
+            : LowestLossMask(input, heldLabeledSize[which] ?? aboveThreshold, options.ClassBalancedSplit ? context.Labels.Noisy : null);
         RecordDivision(which + 1, labeled[which]!, probability, gmm, context.Labels);
     }
 

@@ -74,6 +74,16 @@ public sealed record DivideMixOptions
     /// </summary>
     public bool HoldLabeledSize { get; init; }
 
+    /// <summary>
+    /// Shares the labeled set among the noisy classes in proportion to their samples, each share filled with the
+    /// class's samples of lowest loss (UNICON's uniform selection; Winnow's option, off by default). The set's size is
+    /// the threshold's count (or the held one). Under symmetric noise every class has the same share of right labels,
+    /// and a single mixture crowds out the classes the networks find hard: at 90% noise a global split keeps 43% of
+    /// the right "shirt" labels and 91% of the right "coat" ones, at precision 0.77 and 0.69. Under asymmetric noise
+    /// the shares are not the clean ones; use it for symmetric noise.
+    /// </summary>
+    public bool ClassBalancedSplit { get; init; }
+
     /// <summary>EM iterations of the mixture (DivideMix 10; C2D 200).</summary>
     public int MixtureIterations { get; init; } = 10;
 

@@ -79,7 +79,7 @@ public class DivideMixTests
     [Fact]
     public void LabeledSplitIsMostlyCleanAtHalfSymmetricNoise()
     {
-        var (method, result, _) = TrainOnHalfNoisyBars(3, new DivideMixOptions { WarmupEpochs = 2, LabeledBatchSize = 32 });
+        var (method, result, _, _) = TrainOnHalfNoisyBars(3, new DivideMixOptions { WarmupEpochs = 2, LabeledBatchSize = 32 });
         using var _ = method;
         var afterWarmup = result.Epochs[2].Extra;
         Assert.True(double.IsNaN(result.Epochs[1].Extra["precision_1"]));
@@ -152,23 +152,30 @@ public class DivideMixTests
     }
 
     [Fact]
-    public void LabeledMaskTakesTheThresholdOrTheMostProbableCount()
+    public void LowestLossMaskTakesTheCountOrEachClassesShare()
     {
-        double[] p = [0.2, 0.9, 0.5, 0.9, 0.7, 0.1];
-        Assert.Equal([false, true, false, true, true, false], DivideMixMethod.LabeledMask(p, 0.5));
-        // Three of highest probability: 0.9, 0.9, 0.7; with two, the tie at 0.9 keeps both.
-        Assert.Equal([false, true, false, true, true, false], DivideMixMethod.LabeledMask(p, 0.99, 3));
-        Assert.Equal([false, true, false, true, false, false], DivideMixMethod.LabeledMask(p, 0.0, 2));
+        double[] loss = [0.8, 0.1, 0.5, 0.1, 0.3, 0.9];
+        Assert.Equal([false, true, false, true, true, false], DivideMixMethod.LowestLossMask(loss, 3));
         // A tie across the cut goes to the lower index.
-        Assert.Equal([false, true, false, false, false, false], DivideMixMethod.LabeledMask(p, 0.0, 1));
-        Assert.Equal(new bool[6], DivideMixMethod.LabeledMask(p, 0.0, 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => DivideMixMethod.LabeledMask(p, 0.5, 7));
+        Assert.Equal([false, true, false, false, false, false], DivideMixMethod.LowestLossMask(loss, 1));
+        Assert.Equal(new bool[6], DivideMixMethod.LowestLossMask(loss, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => DivideMixMethod.LowestLossMask(loss, 7));
+        // Classes 0 (rows 0-3) and 1 (rows 4, 5): four of six rows get 4/6 of a count of 3 = 2, the other class 1.
+        int[] classes = [0, 0, 0, 0, 1, 1];
+        Assert.Equal([false, true, false, true, true, false], DivideMixMethod.LowestLossMask(loss, 3, classes));
+        // Shares of a count of 4: 2.67 and 1.33; the larger remainder gets the odd one: 3 and 1.
+        Assert.Equal([false, true, true, true, true, false], DivideMixMethod.LowestLossMask(loss, 4, classes));
+        // Without classes a count of 3 takes the three lowest, both of class 1's among them; with classes, class 0 gets two.
+        double[] skewed = [0.2, 0.1, 0.3, 0.25, 0.05, 0.04];
+        Assert.Equal([false, true, false, false, true, true], DivideMixMethod.LowestLossMask(skewed, 3));
+        Assert.Equal([true, true, false, false, false, true], DivideMixMethod.LowestLossMask(skewed, 3, classes));
+        Assert.Throws<ArgumentException>(() => DivideMixMethod.LowestLossMask(loss, 3, [0, 1]));
     }
 
     [Fact]
     public void HeldLabeledSizeKeepsTheFirstDivisionsCountAndSurvivesACheckpoint()
     {
-        var (method, result, manifest) = TrainOnHalfNoisyBars(4, new DivideMixOptions { WarmupEpochs = 2, LabeledBatchSize = 32, HoldLabeledSize = true, Threshold = 0.5 });
+        var (method, result, manifest, _) = TrainOnHalfNoisyBars(4, new DivideMixOptions { WarmupEpochs = 2, LabeledBatchSize = 32, HoldLabeledSize = true, Threshold = 0.5 });
         using var _ = method;
         int moved = 0;
         foreach (int net in new[] { 1, 2 })
@@ -188,8 +195,27 @@ public class DivideMixTests
         Assert.Equal(result.Epochs[2].Extra["labeled_2"], resumed.ExtraState().ToDictionary(s => s.Name, s => s.Value)["held_labeled_size.1"].data<long>()[0]);
     }
 
+    [Fact]
+    public void ClassBalancedSplitGivesEachNoisyClassItsShare()
+    {
+        var (method, result, _, noisy) = TrainOnHalfNoisyBars(3, new DivideMixOptions { WarmupEpochs = 2, LabeledBatchSize = 32, ClassBalancedSplit = true });
+        using var _ = method;
+        foreach (int net in new[] { 0, 1 })
+        {
+            var labeled = method.LabeledSet(net)!;
+            int size = labeled.Count(l => l);
+            Assert.Equal(size, result.Epochs[2].Extra[$"labeled_{net + 1}"]);
+            foreach (var c in noisy.Distinct())
+            {
+                double share = (double)size * noisy.Count(y => y == c) / noisy.Length;
+                Assert.InRange(Enumerable.Range(0, noisy.Length).Count(i => labeled[i] && noisy[i] == c), Math.Floor(share), Math.Ceiling(share));
+            }
+            Assert.True(result.Epochs[2].Extra[$"precision_{net + 1}"] > 0.9, $"precision {result.Epochs[2].Extra[$"precision_{net + 1}"]}");
+        }
+    }
+
     /// <summary>DivideMix on 600 bar images with 50% symmetric noise (true class excluded), tested on 100 clean ones.</summary>
-    private static (DivideMixMethod Method, TrainingResult Result, RunManifest Manifest) TrainOnHalfNoisyBars(int epochs, DivideMixOptions options)
+    private static (DivideMixMethod Method, TrainingResult Result, RunManifest Manifest, int[] Noisy) TrainOnHalfNoisyBars(int epochs, DivideMixOptions options)
     {
         var train = TestData.Bars(600, seed: 1);
         var test = TestData.Bars(100, seed: 2);
@@ -199,6 +225,6 @@ public class DivideMixTests
         var manifest = new RunManifest { Method = "dividemix", Noise = noise, Training = training, DivideMix = options };
         TrainingLoop.SeedForInitialisation(1);
         var method = (DivideMixMethod)MethodFactory.Create(manifest, 1, 4);
-        return (method, new TrainingLoop(training).Run(method, train, labels, test, cancellation: TestContext.Current.CancellationToken), manifest);
+        return (method, new TrainingLoop(training).Run(method, train, labels, test, cancellation: TestContext.Current.CancellationToken), manifest, labels.Noisy);
     }
 }
