@@ -78,9 +78,11 @@ public sealed record DivideMixOptions
     /// Shares the labeled set among the noisy classes in proportion to their samples, each share filled with the
     /// class's samples of lowest loss (UNICON's uniform selection; Winnow's option, off by default). The set's size is
     /// the threshold's count (or the held one). Under symmetric noise every class has the same share of right labels,
-    /// and a single mixture crowds out the classes the networks find hard: at 90% noise a global split keeps 43% of
-    /// the right "shirt" labels and 91% of the right "coat" ones, at precision 0.77 and 0.69. Under asymmetric noise
-    /// the shares are not the clean ones; use it for symmetric noise.
+    /// and one ranking over all classes crowds out those the networks find hard: at 90% noise the 11,463 lowest losses
+    /// of a DivideMix ensemble (as many as there are right labels) hold 43% of the right "shirt" labels and 91% of the
+    /// right "coat" ones, at precision 0.77 and 0.69; shared by class, 62% and 83% at 0.61 and 0.79, and precision
+    /// 0.879 overall against 0.861. Measured at 90% it did not pay (the README's results). Under asymmetric noise the
+    /// shares are not the clean ones; use it for symmetric noise.
     /// </summary>
     public bool ClassBalancedSplit { get; init; }
 
