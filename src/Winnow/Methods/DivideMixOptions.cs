@@ -67,7 +67,7 @@ public sealed record DivideMixOptions
 
     /// <summary>
     /// Keeps each network's labeled set at the size its first division after warm-up gave it: later divisions label
-    /// that many samples, those of highest clean probability, instead of every sample above τ. Winnow's option, not
+    /// that many samples, those of lowest averaged normalised loss (the mixture's input), instead of every sample above τ. Winnow's option, not
     /// the papers' (off by default): at 90% noise from an encoder the unmixed networks (α 0.01) fit the wrong labels of
     /// their split and the mixture's low-loss component grows with them, while the losses still rank the samples
     /// (clean AUC 0.98); a held size keeps the ranking and stops the growth.
