@@ -118,7 +118,7 @@ internal sealed class TrainingLoopOptions
         Gamma = new("--gamma") { Description = "step, multistep: decay factor", DefaultValueFactory = _ => 0.1 };
         StepSize = new("--step-size") { Description = "step: epochs between decays", DefaultValueFactory = _ => 30 };
         WarmupEpochs = new("--warmup-epochs") { Description = "Epochs of linear learning-rate warm-up", DefaultValueFactory = _ => D.Schedule.WarmupEpochs };
-        Precision = new("--precision") { Description = "bf16 (mixed precision: bfloat16 compute, float32 weights) or fp32", DefaultValueFactory = _ => D.Precision == Models.Precision.Float32 ? "fp32" : "bf16" };
+        Precision = PrecisionOption("the run's training step");
         Seed = new("--seed") { Description = "Seed of initialisation, shuffling and augmentation", DefaultValueFactory = _ => D.Seed };
         CropPadding = new("--crop-padding") { Description = "Random-crop padding in pixels (0: no crop)", DefaultValueFactory = _ => D.CropPadding };
         NoFlip = new("--no-flip") { Description = "No random horizontal flips" };
@@ -128,7 +128,6 @@ internal sealed class TrainingLoopOptions
 
         Optimizer.AcceptOnlyFromAmong("sgd", "adamw");
         Schedule.AcceptOnlyFromAmong("cosine", "step", "multistep", "constant");
-        Precision.AcceptOnlyFromAmong("bf16", "fp32");
         foreach (var o in new Option[] { Epochs, BatchSize, Optimizer, LearningRate, Momentum, WeightDecay, GradientClip, EncoderRateScale, Schedule, Milestones, Gamma, StepSize, WarmupEpochs, Precision, Seed, CropPadding, NoFlip, Threads, NoTrainEval, LastEpochs })
             command.Options.Add(o);
     }
@@ -165,5 +164,22 @@ internal sealed class TrainingLoopOptions
         return options;
     }
 
-    public static Precision ParsePrecision(string? text) => text == "fp32" ? Models.Precision.Float32 : Models.Precision.BFloat16;
+    public static Precision ParsePrecision(string? text) => text switch
+    {
+        "fp32" => Models.Precision.Float32,
+        "bf16" => Models.Precision.BFloat16,
+        _ => Models.Precision.Auto,
+    };
+
+    /// <summary>--precision auto|fp32|bf16, auto by default; <paramref name="timed"/> says which step auto times.</summary>
+    public static Option<string> PrecisionOption(string timed)
+    {
+        var o = new Option<string>("--precision")
+        {
+            Description = $"auto (time {timed} in fp32 and bf16 on this CPU, keep the faster; bf16 is not tried on a CPU without native bf16), fp32, or bf16 (bfloat16 compute, float32 weights)",
+            DefaultValueFactory = _ => "auto",
+        };
+        o.AcceptOnlyFromAmong("auto", "fp32", "bf16");
+        return o;
+    }
 }

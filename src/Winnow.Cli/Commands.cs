@@ -100,7 +100,7 @@ internal static class Commands
             using var job = TrainingJob.Prepare(manifest);
             Console.WriteLine($"{job.Train.Name}: {job.Train.Count} training images, {job.Test.Count} test images, {job.Train.ClassCount} classes; labels: {job.Labels.Description}" +
                 (job.Labels.True is null ? "" : string.Create(CultureInfo.InvariantCulture, $" ({100 * job.Labels.Summarize().NoiseRate:F1}% wrong)")));
-            Console.WriteLine($"method {manifest.Method}, model {manifest.Model}, {manifest.Training.Epochs} epochs, {PrecisionName(manifest.Training.Precision)}, seed {manifest.Training.Seed}" +
+            Console.WriteLine($"method {manifest.Method}, model {manifest.Model}, {manifest.Training.Epochs} epochs, {job.Manifest.PrecisionChoice!.Summary}, seed {manifest.Training.Seed}" +
                 (manifest.Encoder is null ? "" : $", encoder {manifest.Encoder} ({manifest.EncoderMode.ToString().ToLowerInvariant()})"));
             var folder2 = new RunFolder(outPath);
             var res = TrainingConsole.Run("train", p => job.Run(folder2, p, ct));
@@ -110,7 +110,13 @@ internal static class Commands
         return cmd;
     }
 
-    private static string PrecisionName(Precision p) => p == Precision.BFloat16 ? "bf16" : "fp32";
+    private static string PrecisionName(Precision p) => PrecisionSelector.Name(p);
+
+    /// <summary>Settles --precision for inference with <paramref name="model"/> on images of this shape (eval, predict, probe).</summary>
+    private static PrecisionChoice InferencePrecision(ParseResult r, Option<string> precision, string model, ImageDataset images, CancellationToken ct) =>
+        PrecisionSelector.Resolve(TrainingLoopOptions.ParsePrecision(r.GetValue(precision)),
+            new ThroughputOptions(model, Evaluation.DefaultBatchSize, images.Channels, images.Width, Threads: Environment.ProcessorCount, Step: BenchmarkStep.Inference, Height: images.Height),
+            cancellation: ct);
 
     /// <summary>--model as given; without it, the architecture of the --encoder checkpoint's run, else the default.</summary>
     private static string ChooseModel(ParseResult r, Option<string> model, string? encoderPath)
@@ -175,7 +181,7 @@ internal static class Commands
                 throw new WinnowException($"{outPath} already holds a run; continue it with --resume {outPath} or choose another --out");
             using var job = TrainingJob.Prepare(manifest);
             Console.WriteLine($"{job.Train.Name}: {job.Train.Count} training images (labels not used), kNN monitor on {job.Test.Count} test images");
-            Console.WriteLine($"SimCLR, model {manifest.Model}, {training.Epochs} epochs, batch {training.BatchSize} x 2 views, {PrecisionName(training.Precision)}, seed {training.Seed}");
+            Console.WriteLine($"SimCLR, model {manifest.Model}, {training.Epochs} epochs, batch {training.BatchSize} x 2 views, {job.Manifest.PrecisionChoice!.Summary}, seed {training.Seed}");
             var folder = new RunFolder(outPath);
             var res = TrainingConsole.Run("pretrain", p => job.Run(folder, p, ct));
             TrainingConsole.PrintSummary(res.Summary, folder.Path, "kNN");
@@ -203,8 +209,7 @@ internal static class Commands
         var encoder = new Option<string>("--encoder") { Description = "Checkpoint holding the encoder (from 'winnow pretrain' or 'winnow train')", Required = true };
         var epochs = new Option<int>("--epochs") { Description = "Linear-probe epochs over the training features", DefaultValueFactory = _ => new LinearProbeOptions().Epochs };
         var lr = new Option<double>("--lr") { Description = "AdamW learning rate of the linear probe (cosine-decayed to zero)", DefaultValueFactory = _ => new LinearProbeOptions().LearningRate };
-        var precision = new Option<string>("--precision") { Description = "bf16 or fp32 feature extraction", DefaultValueFactory = _ => "bf16" };
-        precision.AcceptOnlyFromAmong("bf16", "fp32");
+        var precision = TrainingLoopOptions.PrecisionOption("the encoder's inference");
         cmd.Options.Add(encoder);
         cmd.Options.Add(epochs);
         cmd.Options.Add(lr);
@@ -220,7 +225,9 @@ internal static class Commands
             using var net = ModelFactory.CreateEncoder(model, train.Channels);
             EncoderCheckpoint.LoadInto(net, path);
             net.eval();
-            var prec = TrainingLoopOptions.ParsePrecision(r.GetValue(precision));
+            var choice = InferencePrecision(r, precision, model, train, ct);
+            var prec = choice.Chosen;
+            Console.WriteLine($"features in {choice.Summary}; CPU: {choice.Cpu}");
             Tensor Features(Tensor x)
             {
                 using var _ = no_grad();
@@ -283,15 +290,20 @@ internal static class Commands
         return o;
     }
 
-    private static (RunManifest, ITrainingMethod, ImageDataset) LoadForInference(ParseResult r, Option<string> checkpoint, Option<string> split, DatasetOptions data)
+    private static (RunManifest, ITrainingMethod, ImageDataset) LoadForInference(ParseResult r, Option<string> checkpoint, Option<string> split, DatasetOptions data,
+        Option<string> precision, CancellationToken ct)
     {
-        var (manifest, method) = TrainingJob.LoadTrained(r.GetValue(checkpoint)!);
+        string path = r.GetValue(checkpoint)!;
+        var recorded = TrainingJob.ReadManifestBeside(path);
         bool overridden = r.GetResult(data.Dataset) is { Implicit: false } || r.GetResult(data.Data) is { Implicit: false };
-        var spec = overridden ? data.Read(r) : manifest.Dataset;
+        var spec = overridden ? data.Read(r) : recorded.Dataset;
         var train = spec.LoadTrain();
         var images = r.GetValue(split) == "train" ? train : spec.LoadTest(train);
-        if (images.Channels != manifest.InputShape![0] || images.ClassCount != manifest.ClassNames!.Length)
-            throw new WinnowException($"{images.Name} has {images.Channels} channel(s) and {images.ClassCount} classes; the model expects {manifest.InputShape![0]} and {manifest.ClassNames!.Length}");
+        if (images.Channels != recorded.InputShape![0] || images.ClassCount != recorded.ClassNames!.Length)
+            throw new WinnowException($"{images.Name} has {images.Channels} channel(s) and {images.ClassCount} classes; the model expects {recorded.InputShape![0]} and {recorded.ClassNames!.Length}");
+        var choice = InferencePrecision(r, precision, recorded.Model, images, ct);
+        Console.Error.WriteLine($"inference in {choice.Summary}; CPU: {choice.Cpu}");
+        var (manifest, method) = TrainingJob.LoadTrained(path, choice.Chosen);
         return (manifest, method, images);
     }
 
@@ -300,12 +312,14 @@ internal static class Commands
         var cmd = new Command("eval", "Accuracy of a checkpoint on a dataset split (by default the run's own test set)");
         var checkpoint = CheckpointOption();
         var split = SplitOption();
+        var precision = TrainingLoopOptions.PrecisionOption("the model's inference");
         cmd.Options.Add(checkpoint);
         cmd.Options.Add(split);
+        cmd.Options.Add(precision);
         var data = new DatasetOptions(cmd);
-        cmd.SetAction(r => CliErrors.Run(() =>
+        cmd.SetAction((r, ct) => CliErrors.Run(() =>
         {
-            var (manifest, method, images) = LoadForInference(r, checkpoint, split, data);
+            var (manifest, method, images) = LoadForInference(r, checkpoint, split, data, precision, ct);
             using var _ = method;
             var pred = Evaluation.Predict(method.PredictLogits, images);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{images.Name}: accuracy {100 * pred.Accuracy(images.Labels):F2}% on {images.Count} images ({manifest.Method}, {manifest.Model})"));
@@ -328,13 +342,15 @@ internal static class Commands
         var checkpoint = CheckpointOption();
         var split = SplitOption();
         var output = new Option<string>("--out") { Description = "CSV file to write", Required = true };
+        var precision = TrainingLoopOptions.PrecisionOption("the model's inference");
         cmd.Options.Add(checkpoint);
         cmd.Options.Add(split);
         cmd.Options.Add(output);
+        cmd.Options.Add(precision);
         var data = new DatasetOptions(cmd);
-        cmd.SetAction(r => CliErrors.Run(() =>
+        cmd.SetAction((r, ct) => CliErrors.Run(() =>
         {
-            var (_, method, images) = LoadForInference(r, checkpoint, split, data);
+            var (_, method, images) = LoadForInference(r, checkpoint, split, data, precision, ct);
             using var _m = method;
             var pred = Evaluation.Predict(method.PredictLogits, images);
             var ci = CultureInfo.InvariantCulture;
@@ -366,21 +382,36 @@ internal static class Commands
         var batch = new Option<int>("--batch") { Description = "Batch size", DefaultValueFactory = _ => 128 };
         var size = new Option<int>("--size") { Description = "Image height and width", DefaultValueFactory = _ => 28 };
         var channels = new Option<int>("--channels") { Description = "Image channels", DefaultValueFactory = _ => 1 };
-        var precision = new Option<string>("--precision") { Description = "fp32 or bf16", DefaultValueFactory = _ => "fp32" };
-        precision.AcceptOnlyFromAmong("fp32", "bf16");
+        var precision = TrainingLoopOptions.PrecisionOption("the benchmarked step");
+        var inference = new Option<bool>("--inference") { Description = "Measure inference (eval mode, no gradients) instead of a training step" };
         var steps = new Option<int>("--steps") { Description = "Timed steps (after 2 warm-up steps)", DefaultValueFactory = _ => 10 };
         var threads = new Option<int>("--threads") { Description = "Torch threads", DefaultValueFactory = _ => 2 };
         var pretrain = new Option<bool>("--pretrain") { Description = "Measure a SimCLR pre-training step (two views per image; the figure is views per second)" };
-        foreach (var o in new Option[] { model, batch, size, channels, precision, steps, threads, pretrain }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, batch, size, channels, precision, steps, threads, pretrain, inference }) cmd.Options.Add(o);
         cmd.SetAction((r, ct) => CliErrors.Run(() =>
         {
-            var o = new ThroughputOptions(r.GetValue(model)!, r.GetValue(batch), r.GetValue(channels), r.GetValue(size),
-                TrainingLoopOptions.ParsePrecision(r.GetValue(precision)), r.GetValue(steps), r.GetValue(threads), r.GetValue(pretrain));
+            if (r.GetValue(pretrain) && r.GetValue(inference)) throw new WinnowException("choose one of --pretrain and --inference");
+            var step = r.GetValue(pretrain) ? BenchmarkStep.Pretraining : r.GetValue(inference) ? BenchmarkStep.Inference : BenchmarkStep.Training;
+            var requested = TrainingLoopOptions.ParsePrecision(r.GetValue(precision));
+            var o = new ThroughputOptions(r.GetValue(model)!, r.GetValue(batch), r.GetValue(channels), r.GetValue(size), Precision.Float32, r.GetValue(steps), r.GetValue(threads), step);
             if (o.Batch < 1 || o.Steps < 1 || o.Threads < 1 || o.Size < 8 || o.Channels is not (1 or 3))
                 throw new WinnowException("--batch, --steps and --threads must be positive, --size at least 8, --channels 1 or 3");
-            double rate = ThroughputBenchmark.TrainingImagesPerSecond(o, ct);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"winnow {(o.Pretraining ? "simclr " : "")}{o.Model} {o.Channels}x{o.Size}x{o.Size} batch {o.Batch}{(o.Pretraining ? " x 2 views" : "")} {PrecisionName(o.Precision)} threads {o.Threads}: {rate:F1} img/s"));
+            var cpu = CpuInfo.Current;
+            string what = step switch { BenchmarkStep.Pretraining => "simclr ", BenchmarkStep.Inference => "inference ", _ => "" };
+            void Print(Precision p, double rate) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"winnow {what}{o.Model} {o.Channels}x{o.Size}x{o.Size} batch {o.Batch}{(step == BenchmarkStep.Pretraining ? " x 2 views" : "")} {PrecisionName(p)} threads {o.Threads}: {rate:F1} img/s"));
+            Console.WriteLine($"CPU: {cpu.Description}");
+            if (requested != Precision.Auto)
+            {
+                Print(requested, ThroughputBenchmark.ImagesPerSecond(o with { Precision = requested }, ct));
+                return 0;
+            }
+            double fp32 = ThroughputBenchmark.ImagesPerSecond(o, ct);
+            Print(Precision.Float32, fp32);
+            string? skipped = PrecisionSelector.HopelessBFloat16(cpu);
+            double? bf16 = skipped is null ? ThroughputBenchmark.ImagesPerSecond(o with { Precision = Precision.BFloat16 }, ct) : null;
+            if (bf16 is { } b) Print(Precision.BFloat16, b);
+            Console.WriteLine("auto picks " + PrecisionSelector.Decide(fp32, bf16, skipped, step, cpu.Description).Summary);
             return 0;
         }));
         return cmd;

@@ -26,6 +26,12 @@ public enum Precision
     Float32,
     /// <summary>Convolutions and matrix products in bfloat16, weights, batch-norm statistics and losses in float32.</summary>
     BFloat16,
+    /// <summary>
+    /// Not a compute precision: the faster of <see cref="Float32"/> and <see cref="BFloat16"/> for the run's own model on
+    /// this machine, measured before the first step (<see cref="Analysis.PrecisionSelector"/>). A run records the
+    /// precision it chose; networks are never built with this value.
+    /// </summary>
+    Auto,
 }
 
 /// <summary>An encoder followed by a linear head: images in, class logits (float32) out.</summary>
@@ -62,7 +68,14 @@ public sealed class Classifier : nn.Module<Tensor, Tensor>
     public int ClassCount { get; }
 
     /// <summary>Precision of the forward pass; bfloat16 casts the input and keeps parameters in float32.</summary>
-    public Precision Precision { get; set; } = Precision.Float32;
+    public Precision Precision
+    {
+        get => precision;
+        set => precision = value != Precision.Auto ? value
+            : throw new WinnowException("precision auto must be settled (PrecisionSelector.Resolve) before a network is built");
+    }
+
+    private Precision precision = Precision.Float32;
 
     /// <summary>
     /// Freezes the encoder (Cheng et al.'s fixed-encoder path): its parameters stop requiring gradients, it stays in

@@ -37,7 +37,8 @@ public sealed class SimClrMethod : ITrainingMethod
     {
         this.encoder = encoder;
         this.options = options;
-        precision = training.Precision;
+        precision = training.Precision != Precision.Auto ? training.Precision
+            : throw new WinnowException("precision auto must be settled (PrecisionSelector.Resolve) before a network is built");
         head = new ProjectionHead(encoder.FeatureDimension, options.ProjectionDimension);
         optimizer = OptimizerFactory.Create(encoder.parameters().Concat(head.parameters()), training);
     }

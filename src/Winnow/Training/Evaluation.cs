@@ -32,8 +32,11 @@ public sealed record DatasetPredictions(float[] Probabilities, int[] Predicted, 
 /// <summary>Runs a model over a dataset in batches.</summary>
 public static class Evaluation
 {
+    /// <summary>Images per inference batch.</summary>
+    public const int DefaultBatchSize = 500;
+
     /// <summary>The features of every sample of <paramref name="dataset"/> (un-augmented), as one (N, d) float32 tensor.</summary>
-    public static Tensor FeatureMatrix(Func<Tensor, Tensor> features, ImageDataset dataset, int batchSize = 500, CancellationToken cancellation = default)
+    public static Tensor FeatureMatrix(Func<Tensor, Tensor> features, ImageDataset dataset, int batchSize = DefaultBatchSize, CancellationToken cancellation = default)
     {
         var order = Enumerable.Range(0, dataset.Count).ToArray();
         var parts = new List<Tensor>();
@@ -55,14 +58,14 @@ public static class Evaluation
     }
 
     /// <summary>Predicts every sample of <paramref name="dataset"/> with <paramref name="logits"/> (called under no-grad).</summary>
-    public static DatasetPredictions Predict(Func<Tensor, Tensor> logits, ImageDataset dataset, int batchSize = 500, CancellationToken cancellation = default) =>
+    public static DatasetPredictions Predict(Func<Tensor, Tensor> logits, ImageDataset dataset, int batchSize = DefaultBatchSize, CancellationToken cancellation = default) =>
         FromLogits(Logits(logits, dataset, batchSize, cancellation), dataset.ClassCount);
 
     /// <summary>
     /// The float32 logits of every sample of <paramref name="dataset"/> (un-augmented, in dataset order), row-major
     /// N × classes; <paramref name="logits"/> is called under no-grad.
     /// </summary>
-    public static float[] Logits(Func<Tensor, Tensor> logits, ImageDataset dataset, int batchSize = 500, CancellationToken cancellation = default)
+    public static float[] Logits(Func<Tensor, Tensor> logits, ImageDataset dataset, int batchSize = DefaultBatchSize, CancellationToken cancellation = default)
     {
         int n = dataset.Count, c = dataset.ClassCount;
         var values = new float[(long)n * c];

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Winnow.Analysis;
 using Winnow.Data;
 using Winnow.Methods;
 using Winnow.Models;
@@ -54,6 +55,9 @@ public sealed record RunManifest
 
     /// <summary>Optimisation, schedule, augmentation, precision and the seed.</summary>
     public TrainingOptions Training { get; init; } = new();
+
+    /// <summary>How the precision in <see cref="Training"/> was settled: given, or measured (both figures and the CPU).</summary>
+    public PrecisionChoice? PrecisionChoice { get; init; }
 
     /// <summary>The command line that started the run, for the record.</summary>
     public string? CommandLine { get; init; }
@@ -127,8 +131,14 @@ public sealed class TrainingJob : IDisposable
             train = train.Subset(kept);
             labels = allLabels.Subset(kept);
         }
+        var precision = manifest.PrecisionChoice is { } settled && settled.Chosen == manifest.Training.Precision ? settled
+            : PrecisionSelector.Resolve(manifest.Training.Precision, new ThroughputOptions(manifest.Model, manifest.Training.BatchSize, train.Channels, train.Width,
+                Threads: manifest.Training.Threads > 0 ? manifest.Training.Threads : Environment.ProcessorCount,
+                Step: manifest.Method == "simclr" ? BenchmarkStep.Pretraining : BenchmarkStep.Training, Height: train.Height));
         manifest = manifest with
         {
+            Training = manifest.Training with { Precision = precision.Chosen },
+            PrecisionChoice = precision,
             ClassNames = train.ClassNames.ToArray(),
             InputShape = [train.Channels, train.Height, train.Width],
             ExcludedCount = manifest.ExcludeFile is null ? null : excluded.Length,
@@ -166,16 +176,26 @@ public sealed class TrainingJob : IDisposable
     /// Rebuilds the method of a finished or running run from its checkpoint <paramref name="checkpointPath"/>; the
     /// run's options.json must sit in the same folder.
     /// </summary>
-    public static (RunManifest Manifest, ITrainingMethod Method) LoadTrained(string checkpointPath)
+    /// <param name="checkpointPath">best.ckpt or last.ckpt of a run.</param>
+    /// <param name="precision">Compute precision of the rebuilt networks (fp32 or bf16); null keeps the run's own.</param>
+    public static (RunManifest Manifest, ITrainingMethod Method) LoadTrained(string checkpointPath, Precision? precision = null)
+    {
+        var manifest = ReadManifestBeside(checkpointPath);
+        if (precision is { } p && p != Precision.Auto) manifest = manifest with { Training = manifest.Training with { Precision = p } };
+        using var checkpoint = Checkpoint.Load(checkpointPath);
+        var method = MethodFactory.Create(manifest, manifest.InputShape![0], manifest.ClassNames!.Length, initialiseEncoder: false);
+        TrainingLoop.RestoreFrom(method, checkpoint);
+        return (manifest, method);
+    }
+
+    /// <summary>The options.json of the run whose folder holds <paramref name="checkpointPath"/>, checked to describe a trained model.</summary>
+    public static RunManifest ReadManifestBeside(string checkpointPath)
     {
         var folder = new RunFolder(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!);
         var manifest = folder.ReadJson<RunManifest>(folder.OptionsFile);
         if (manifest.InputShape is not { Length: 3 } || manifest.ClassNames is null)
             throw new DataFormatException(folder.OptionsFile, "lacks inputShape or classNames; expected the options.json of a Winnow run");
-        using var checkpoint = Checkpoint.Load(checkpointPath);
-        var method = MethodFactory.Create(manifest, manifest.InputShape[0], manifest.ClassNames.Length, initialiseEncoder: false);
-        TrainingLoop.RestoreFrom(method, checkpoint);
-        return (manifest, method);
+        return manifest;
     }
 
     /// <inheritdoc/>

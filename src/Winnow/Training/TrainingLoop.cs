@@ -37,6 +37,8 @@ public sealed class TrainingLoop
     public TrainingLoop(TrainingOptions options)
     {
         options.Validate();
+        if (options.Precision == Models.Precision.Auto)
+            throw new WinnowException("precision auto must be settled (PrecisionSelector.Resolve, as TrainingJob.Prepare does) before training");
         this.options = options;
     }
 

@@ -83,8 +83,12 @@ public sealed record TrainingOptions
     /// <summary>Seed of everything random: initialisation, shuffling, augmentation.</summary>
     public int Seed { get; init; }
 
-    /// <summary>Compute precision; bfloat16 runs convolutions 1.5–2× faster on CPUs with AVX-512 BF16.</summary>
-    public Precision Precision { get; init; } = Precision.BFloat16;
+    /// <summary>
+    /// Compute precision. <see cref="Precision.Auto"/> (the default) is settled before the first step by timing the
+    /// run's model in float32 and bfloat16 on this machine (<see cref="Analysis.PrecisionSelector"/>;
+    /// <see cref="TrainingJob.Prepare"/> does it): bfloat16 is faster only on CPUs with native bfloat16 arithmetic.
+    /// </summary>
+    public Precision Precision { get; init; } = Precision.Auto;
 
     /// <summary>Zero padding of the random crop (0 turns cropping off).</summary>
     public int CropPadding { get; init; } = 2;
