@@ -4,6 +4,7 @@
 # sized to stay within 90 minutes on 2 cores; runs resume where they stopped, finished ones are skipped.
 # Usage: scripts/robust-table.sh [OUTDIR] [ENCODER] [ENCODER40]   (ENCODER defaults to runs/ssl-table/simclr/last.ckpt;
 # ENCODER40, a 40-epoch pre-training, to runs/ssl-table/simclr-e40/last.ckpt: its row is skipped when it is missing)
+# ROWS="dm-enc-80 elr-enc-80" scripts/robust-table.sh runs (and summarises) only the rows named.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/robust-table}
@@ -15,6 +16,7 @@ dotnet publish src/Winnow.Cli -c Release -o artifacts/winnow --nologo -v quiet -
 mkdir -p "$out"
 run() { # name, then 'winnow train' options
   local dir="$out/$1"; shift
+  if [ -n "${ROWS:-}" ] && [[ " $ROWS " != *" $(basename "$dir") "* ]]; then return; fi
   if [ -f "$dir/summary.json" ]; then return; fi
   if [ -f "$dir/options.json" ]; then $W train --resume "$dir"; else $W train --out "$dir" "$@"; fi
 }
@@ -82,7 +84,13 @@ run dm-enc-80-t07 $(sym 0.8) "${headline80[@]}" --encoder "$encoder" --p-thresho
 # The headline recipe from a 40-epoch pre-training (winnow pretrain --out runs/ssl-table/simclr-e40 --epochs 40; Last 89.45).
 if [ -f "$encoder40" ]; then
   run dm-enc40-80 $(sym 0.8) "${headline80[@]}" --encoder "$encoder40"
-else echo "no 40-epoch encoder at $encoder40: row dm-enc40-80 skipped" >&2; fi
+elif [ -z "${ROWS:-}" ] || [[ " $ROWS " == *" dm-enc40-80 "* ]]; then
+  echo "no 40-epoch encoder at $encoder40: row dm-enc40-80 skipped" >&2
+fi
+if [ -n "${ROWS:-}" ]; then
+  rows=(); for r in $ROWS; do rows+=("$out/$r"); done
+  python3 scripts/summarize-runs.py "${rows[@]}"; exit 0
+fi
 python3 scripts/summarize-runs.py "$out"/ce-80 "$out"/dm-enc-50 "$out"/dm-enc-80 "$out"/dm-enc-90 "$out"/dm-enc-90-a001-t09-hold-lu0 "$out"/dm-enc-a40 "$out"/dm-80 \
   "$out"/elr-80 "$out"/elr-enc-80 "$out"/elr-enc-80-l1 "$out"/elrp-80 "$out"/elrp-enc-80 "$out"/elrp-enc-80-l1 "$out"/elrp-enc-80-l05 \
   "$out"/dm-enc-50-a4 "$out"/dm-enc-80-a4 "$out"/dm-enc-90-a001 "$out"/dm-enc-80-a05 "$out"/elrp-enc-80-a1 "$out"/dm-enc-80-cos25 "$out"/dm-enc-90-a001-t09 "$out"/elrp-enc-80-ms30 "$out"/dm-enc-80-ms35 "$out"/dm-enc-90-t09 "$out"/dm-enc-90-a001-els02 \

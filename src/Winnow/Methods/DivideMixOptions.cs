@@ -43,13 +43,10 @@ public sealed record DivideMixOptions
     public double SharpenTemperature { get; init; } = 0.5;
 
     /// <summary>
-    /// MixMatch's Beta(α, α) parameter: 4 from scratch (DivideMix and C2D on CIFAR); from a pre-trained encoder 0.01,
-    /// which all but turns mixing off (λ′ ≈ 1), below 90% symmetric noise, and 4 at 90% and above. Winnow's choice,
-    /// measured on Fashion-MNIST from the SimCLR encoder in short schedules: at 50% and 80% noise α 4 keeps DivideMix near
-    /// its warm-up accuracy and α 0.01 lifts it 3 to 5 points; at 90% the unmixed networks fit the wrong labels of their
-    /// labeled split, which then grows with them (17k to 27k samples, precision 0.64 to 0.43 in nine epochs), while α 4
-    /// holds it at 15 to 17k and 0.65 to 0.71 (the README's results). The official code lowers α to 0.5 for its
-    /// pre-trained starts.
+    /// MixMatch's Beta(α, α) parameter. Default: 4 from scratch (the papers' CIFAR value); from a pre-trained encoder
+    /// 0.01, which all but turns mixing off (λ′ ≈ 1), below 90% symmetric noise and 4 at 90% and above (Winnow's
+    /// choice: in short schedules strong mixing holds a pre-trained start back, but at 90% it keeps the labeled split
+    /// from growing; docs/robust-methods.md). The official code uses 0.5 for its pre-trained starts.
     /// </summary>
     public double? Alpha { get; init; }
 
@@ -67,10 +64,9 @@ public sealed record DivideMixOptions
 
     /// <summary>
     /// Keeps each network's labeled set at the size its first division after warm-up gave it: later divisions label
-    /// that many samples, those of lowest averaged normalised loss (the mixture's input), instead of every sample above τ. Winnow's option, not
-    /// the papers' (off by default): at 90% noise from an encoder the unmixed networks (α 0.01) fit the wrong labels of
-    /// their split and the mixture's low-loss component grows with them, while the losses still rank the samples
-    /// (clean AUC 0.98); a held size keeps the ranking and stops the growth.
+    /// that many samples, those of lowest averaged normalised loss (the mixture's input), instead of every sample
+    /// above τ. Winnow's option, not the papers' (off by default): it keeps the losses' ranking when the mixture's
+    /// low-loss component grows with the networks' fit of wrong labels (docs/robust-methods.md, 90% noise).
     /// </summary>
     public bool HoldLabeledSize { get; init; }
 
@@ -78,11 +74,8 @@ public sealed record DivideMixOptions
     /// Shares the labeled set among the noisy classes in proportion to their samples, each share filled with the
     /// class's samples of lowest loss (UNICON's uniform selection; Winnow's option, off by default). The set's size is
     /// the threshold's count (or the held one). Under symmetric noise every class has the same share of right labels,
-    /// and one ranking over all classes crowds out those the networks find hard: at 90% noise the 11,463 lowest losses
-    /// of a DivideMix ensemble (as many as there are right labels) hold 43% of the right "shirt" labels and 91% of the
-    /// right "coat" ones, at precision 0.77 and 0.69; shared by class, 62% and 83% at 0.61 and 0.79, and precision
-    /// 0.879 overall against 0.861. Measured at 90% it did not pay (the README's results). Under asymmetric noise the
-    /// shares are not the clean ones; use it for symmetric noise.
+    /// and one ranking over all classes crowds out the classes the networks find hard; under asymmetric noise the
+    /// shares are not the clean ones, so use it for symmetric noise. At 90% it did not pay (docs/robust-methods.md).
     /// </summary>
     public bool ClassBalancedSplit { get; init; }
 

@@ -7,8 +7,8 @@ namespace Winnow.Models;
 /// Standardises features with a fixed mean and standard deviation (per dimension), held as buffers so checkpoints
 /// carry them. It sits between a frozen encoder and its linear head: the encoder's pooled post-ReLU features are
 /// non-negative and of uneven scale, and a linear head trained on them directly with noisy labels converges slowly
-/// and noisily (Fashion-MNIST, 80% symmetric noise: test accuracy swung between 67% and 78% over the first eleven
-/// epochs). Standardising is a fixed affine map, so the model class is still "a linear head on the frozen encoder".
+/// and noisily (docs/self-supervised.md). Standardising is a fixed affine map, so the model class is still "a linear
+/// head on the frozen encoder".
 /// </summary>
 public sealed class FeatureStandardizer : nn.Module<Tensor, Tensor>
 {
