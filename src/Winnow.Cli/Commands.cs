@@ -384,12 +384,20 @@ internal static class Commands
         var channels = new Option<int>("--channels") { Description = "Image channels", DefaultValueFactory = _ => 1 };
         var precision = TrainingLoopOptions.PrecisionOption("the benchmarked step");
         var inference = new Option<bool>("--inference") { Description = "Measure inference (eval mode, no gradients) instead of a training step" };
+        var gemm = new Option<bool>("--gemm") { Description = "Measure the machine's matrix-multiply peak instead (2048 x 2048 fp32 products, GFLOP/s), the reference for a step's fraction of peak" };
         var steps = new Option<int>("--steps") { Description = "Timed steps (after 2 warm-up steps)", DefaultValueFactory = _ => 10 };
         var threads = new Option<int>("--threads") { Description = "Torch threads", DefaultValueFactory = _ => 2 };
         var pretrain = new Option<bool>("--pretrain") { Description = "Measure a SimCLR pre-training step (two views per image; the figure is views per second)" };
-        foreach (var o in new Option[] { model, batch, size, channels, precision, steps, threads, pretrain, inference }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { model, batch, size, channels, precision, steps, threads, pretrain, inference, gemm }) cmd.Options.Add(o);
         cmd.SetAction((r, ct) => CliErrors.Run(() =>
         {
+            if (r.GetValue(gemm))
+            {
+                Console.WriteLine($"CPU: {CpuInfo.Current.Description}");
+                double flops = ThroughputBenchmark.GemmFlopsPerSecond(threads: r.GetValue(threads), cancellation: ct);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"winnow gemm 2048x2048 fp32 threads {r.GetValue(threads)}: {flops / 1e9:F1} GFLOP/s"));
+                return 0;
+            }
             if (r.GetValue(pretrain) && r.GetValue(inference)) throw new WinnowException("choose one of --pretrain and --inference");
             var step = r.GetValue(pretrain) ? BenchmarkStep.Pretraining : r.GetValue(inference) ? BenchmarkStep.Inference : BenchmarkStep.Training;
             var requested = TrainingLoopOptions.ParsePrecision(r.GetValue(precision));

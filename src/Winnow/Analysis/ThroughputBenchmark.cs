@@ -72,4 +72,29 @@ public static class ThroughputBenchmark
         }
         return o.Steps * views * o.Batch / sw.Elapsed.TotalSeconds;
     }
+
+    /// <summary>
+    /// The machine's measured matrix-multiply peak: floating-point operations per second of an n × n by n × n product
+    /// (2n³ operations) in <paramref name="precision"/>, the best of <paramref name="repeats"/> timings after one warm-up.
+    /// Set against a model step's operation count, it says what fraction of the machine the step uses.
+    /// </summary>
+    public static double GemmFlopsPerSecond(int n = 2048, Precision precision = Precision.Float32, int threads = 2, int repeats = 5, CancellationToken cancellation = default)
+    {
+        if (precision == Precision.Auto) throw new ArgumentException("measure fp32 or bf16", nameof(precision));
+        set_num_threads(threads);
+        manual_seed(0);
+        var type = precision == Precision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
+        using var a = randn(n, n).to(type);
+        using var b = randn(n, n).to(type);
+        using (var warm = a.matmul(b)) { }
+        double best = double.PositiveInfinity;
+        for (int i = 0; i < repeats; i++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var sw = Stopwatch.StartNew();
+            using var c = a.matmul(b);
+            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+        return 2.0 * n * n * n / best;
+    }
 }
