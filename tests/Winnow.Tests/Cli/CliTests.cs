@@ -109,6 +109,12 @@ public class CliTests
         var probs = lines[1].Split(',').Skip(4).Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.Equal(1.0, probs.Sum(), 4);
 
+        // The trained classifier's encoder serves wherever an encoder is taken.
+        var (probeCode, probeOut, probeErr) = Winnow("probe", "--encoder", Path.Combine(run, "last.ckpt"), "--dataset", "folder", "--data", train, "--test-data", test,
+            "--channels", "1", "--epochs", "1", "--precision", "fp32");
+        Assert.True(probeCode == 0, probeErr);
+        Assert.Contains("compact-resnet encoder from", probeOut);
+
         var (resumeCode, resumeOut, resumeErr) = Winnow("train", "--resume", run);
         Assert.True(resumeCode == 0, resumeErr);
         Assert.DoesNotContain(resumeOut.Split('\n'), l => l.StartsWith("epoch "));
