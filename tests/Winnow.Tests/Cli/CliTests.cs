@@ -72,6 +72,20 @@ public class CliTests
     }
 
     [Fact]
+    public void NoiseMakeRefusesADatasetThatDeclaresNoImages()
+    {
+        string dir = TestData.TempDir();
+        string images = Path.Combine(dir, "train-images-idx3-ubyte");
+        File.WriteAllBytes(images, TestData.IdxImages(0, 28, 28));
+        File.WriteAllBytes(Path.Combine(dir, "train-labels-idx1-ubyte"), TestData.IdxLabels());
+        string output = Path.Combine(dir, "noisy.csv");
+        var (code, _, err) = Winnow("noise", "make", "--data", dir, "--noise", "symmetric", "--noise-rate", "0.4", "--out", output);
+        Assert.Equal(2, code);
+        Assert.Equal($"winnow: error: {images}: declares 0 images; expected at least one", err.Trim());
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
     public void NoiseWithoutRateIsRefused()
     {
         var (code, _, err) = Winnow("train", "--dataset", "folder", "--data", "/tmp", "--noise", "symmetric");
