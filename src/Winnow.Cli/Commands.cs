@@ -28,7 +28,7 @@ internal static class Commands
         var exclude = new Option<string?>("--exclude") { Description = "Leave these training samples out: a CSV whose first column is the sample's index (or, for folders, its relative path), e.g. a filtered noisy_labels.csv; the noise is still made on the whole set" };
         var outDir = new Option<string?>("--out") { Description = "Run folder to create (default: runs/<method>-<dataset>-<noise>-<time>)" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder from its last checkpoint; every other option is read from its options.json" };
-        var encoder = new Option<string?>("--encoder") { Description = "Start the encoder from this checkpoint (a 'winnow pretrain' run's last.ckpt: C2D's SimCLR initialisation); --model defaults to its architecture" };
+        var encoder = new Option<string?>("--encoder") { Description = "Start the encoder from this checkpoint (a 'winnow pretrain' run's last.ckpt: C2D's SimCLR initialisation; or a 'winnow train' run's checkpoint); --model defaults to its architecture" };
         var encoderMode = new Option<string>("--encoder-mode") { Description = "With --encoder: finetune (all layers train) or fixed (frozen encoder in eval mode, linear head trained)", DefaultValueFactory = _ => "finetune" };
         encoderMode.AcceptOnlyFromAmong("finetune", "fixed");
         var headEpochs = new Option<int>("--head-epochs") { Description = "ce with --encoder (finetune): first train only the new head on the frozen encoder for this many epochs, then every layer (LP-FT)" };

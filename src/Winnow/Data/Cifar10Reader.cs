@@ -32,7 +32,8 @@ public static class Cifar10Reader
     {
         if (!File.Exists(file)) throw new DataFormatException(file, "file not found");
         byte[] data = File.ReadAllBytes(file);
-        if (data.Length == 0 || data.Length % RecordSize != 0)
+        if (data.Length == 0) throw new DataFormatException(file, $"is empty (0 records); expected at least one {RecordSize}-byte record (1 label byte + 3072 pixels)");
+        if (data.Length % RecordSize != 0)
             throw new DataFormatException(file, $"{data.Length} bytes is not a whole number of {RecordSize}-byte records (1 label byte + 3072 pixels); the file is truncated or not CIFAR-10's binary version");
         int n = data.Length / RecordSize;
         for (int i = 0; i < n; i++)

@@ -44,26 +44,33 @@ public sealed record DatasetSpec
         _ => throw new WinnowException($"dataset '{Kind}' needs a path (--data)"),
     };
 
-    /// <summary>Loads the training set.</summary>
+    /// <summary>Loads the training set; an empty one is an error naming its folder.</summary>
     public ImageDataset LoadTrain()
     {
-        var train = Load(ResolvedPath, train: true);
+        var train = RequireImages(Load(ResolvedPath, train: true), ResolvedPath, "training");
         return LabelFile is null ? train : Winnow.Data.LabelFile.Apply(train, LabelFile);
     }
 
-    /// <summary>Loads the test set, normalised like the training set.</summary>
+    /// <summary>Loads the test set, normalised like the training set; an empty one is an error naming its folder.</summary>
     public ImageDataset LoadTest(ImageDataset train)
     {
         if (Kind == DatasetKind.Folder)
         {
             if (TestPath is null) throw new WinnowException("an image-folder dataset needs a test folder (--test-data)");
-            var test = Load(TestPath, train: false);
+            var test = RequireImages(Load(TestPath, train: false), TestPath, "test");
             if (!test.ClassNames.SequenceEqual(train.ClassNames))
                 throw new DataFormatException(TestPath, $"class folders ({string.Join(", ", test.ClassNames)}) differ from the training folder's ({string.Join(", ", train.ClassNames)})");
             return test.WithNormalization(train.Normalization);
         }
-        return Load(ResolvedPath, train: false);
+        return RequireImages(Load(ResolvedPath, train: false), ResolvedPath, "test");
     }
+
+    /// <summary>
+    /// <paramref name="dataset"/>, read from <paramref name="path"/> as the <paramref name="split"/> set, if it holds an
+    /// image. The readers refuse empty files and folders themselves, naming the file; this is the check for every format.
+    /// </summary>
+    internal static ImageDataset RequireImages(ImageDataset dataset, string path, string split) =>
+        dataset.Count > 0 ? dataset : throw new DataFormatException(path, $"the {split} set holds 0 images; expected at least one");
 
     private ImageDataset Load(string path, bool train) => Kind switch
     {

@@ -25,6 +25,7 @@ public static class IdxReader
         int width = BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(12));
         if (count < 0 || height <= 0 || width <= 0 || height > 4096 || width > 4096)
             throw new DataFormatException(path, $"implausible IDX dimensions {count}x{height}x{width}");
+        if (count == 0) throw new DataFormatException(path, "declares 0 images; expected at least one");
         long expected = 16L + (long)count * height * width;
         if (data.Length != expected)
             throw new DataFormatException(path, data.Length < expected
@@ -43,6 +44,7 @@ public static class IdxReader
             throw new DataFormatException(path, $"wrong magic number 0x{magic:X8}, expected 0x{LabelsMagic:X8} (IDX unsigned-byte labels, 1 dimension)");
         int count = BinaryPrimitives.ReadInt32BigEndian(data.AsSpan(4));
         if (count < 0) throw new DataFormatException(path, $"negative label count {count}");
+        if (count == 0) throw new DataFormatException(path, "declares 0 labels; expected at least one");
         long expected = 8L + count;
         if (data.Length != expected)
             throw new DataFormatException(path, data.Length < expected

@@ -17,8 +17,10 @@ public static class LabelFile
         var labels = new int[dataset.Count];
         var seenRow = new int[dataset.Count];
         var file = new SampleKeyedCsv(csvPath, dataset, "label file");
+        int labelRows = 0;
         foreach (var (row, cells) in file.Rows("path", "file", "index"))
         {
+            labelRows++;
             if (cells.Length != 2) throw new DataFormatException(csvPath, $"row {row}: {cells.Length} columns, expected 2 (path or index, label)");
             int index = file.Sample(row, cells[0]);
             int label;
@@ -33,6 +35,8 @@ public static class LabelFile
             seenRow[index] = row;
             labels[index] = label;
         }
+        if (labelRows == 0)
+            throw new DataFormatException(csvPath, $"holds no label rows; expected one row (path or index, label) for each of the {dataset.Count} images");
         int missing = Array.IndexOf(seenRow, 0);
         if (missing >= 0)
             throw new DataFormatException(csvPath, $"image {missing}{(dataset.ItemPaths is null ? "" : $" ({dataset.ItemPaths[missing]})")} has no row; every image needs a label");

@@ -83,7 +83,8 @@ public sealed class NoisyLabelSet
             else truth[count] = ParseLabel(path, row, cells[2], classCount, "true_label");
             count++;
         }
-        if (count != expectedCount) throw new DataFormatException(path, $"{count} rows, expected {expectedCount} (one per sample of the dataset)");
+        if (count != expectedCount)
+            throw new DataFormatException(path, $"{(count == 0 ? "no rows after the header" : $"{count} rows")}, expected {expectedCount} (one per sample of the dataset)");
         return new NoisyLabelSet(noisy, hasTruth ? truth : null, classCount, $"loaded from {Path.GetFileName(path)}");
     }
 

@@ -72,6 +72,20 @@ public class CliTests
     }
 
     [Fact]
+    public void NoiseMakeRefusesADatasetThatDeclaresNoImages()
+    {
+        string dir = TestData.TempDir();
+        string images = Path.Combine(dir, "train-images-idx3-ubyte");
+        File.WriteAllBytes(images, TestData.IdxImages(0, 28, 28));
+        File.WriteAllBytes(Path.Combine(dir, "train-labels-idx1-ubyte"), TestData.IdxLabels());
+        string output = Path.Combine(dir, "noisy.csv");
+        var (code, _, err) = Winnow("noise", "make", "--data", dir, "--noise", "symmetric", "--noise-rate", "0.4", "--out", output);
+        Assert.Equal(2, code);
+        Assert.Equal($"winnow: error: {images}: declares 0 images; expected at least one", err.Trim());
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
     public void NoiseWithoutRateIsRefused()
     {
         var (code, _, err) = Winnow("train", "--dataset", "folder", "--data", "/tmp", "--noise", "symmetric");
@@ -108,6 +122,12 @@ public class CliTests
         Assert.Equal(49, lines.Length);
         var probs = lines[1].Split(',').Skip(4).Select(x => double.Parse(x, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.Equal(1.0, probs.Sum(), 4);
+
+        // The trained classifier's encoder serves wherever an encoder is taken.
+        var (probeCode, probeOut, probeErr) = Winnow("probe", "--encoder", Path.Combine(run, "last.ckpt"), "--dataset", "folder", "--data", train, "--test-data", test,
+            "--channels", "1", "--epochs", "1", "--precision", "fp32");
+        Assert.True(probeCode == 0, probeErr);
+        Assert.Contains("compact-resnet encoder from", probeOut);
 
         var (resumeCode, resumeOut, resumeErr) = Winnow("train", "--resume", run);
         Assert.True(resumeCode == 0, resumeErr);

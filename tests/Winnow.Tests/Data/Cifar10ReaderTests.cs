@@ -51,6 +51,17 @@ public class Cifar10ReaderTests
     }
 
     [Fact]
+    public void EmptyBatchIsRejectedWithTheFileNamed()
+    {
+        string dir = TestData.TempDir();
+        File.WriteAllBytes(Path.Combine(dir, "test_batch.bin"), []);
+        Assert.Equal($"{Path.Combine(dir, "test_batch.bin")}: is empty (0 records); expected at least one 3073-byte record (1 label byte + 3072 pixels)",
+            Assert.Throws<DataFormatException>(() => Cifar10Reader.Load(dir, train: false)).Message);
+        for (int i = 1; i <= 5; i++) File.WriteAllBytes(Path.Combine(dir, $"data_batch_{i}.bin"), i == 3 ? [] : Records(1));
+        Assert.StartsWith(Path.Combine(dir, "data_batch_3.bin") + ": is empty", Assert.Throws<DataFormatException>(() => Cifar10Reader.Load(dir, train: true)).Message);
+    }
+
+    [Fact]
     public void LabelAboveNineIsRejected()
     {
         string dir = TestData.TempDir();

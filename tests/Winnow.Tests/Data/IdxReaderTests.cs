@@ -40,6 +40,34 @@ public class IdxReaderTests
     }
 
     [Fact]
+    public void ImageFileDeclaringNoImagesIsRejectedWithTheFileNamed()
+    {
+        string path = Path.Combine(TestData.TempDir(), "train-images-idx3-ubyte");
+        File.WriteAllBytes(path, TestData.IdxImages(0, 28, 28));
+        Assert.Equal($"{path}: declares 0 images; expected at least one", Assert.Throws<DataFormatException>(() => IdxReader.ReadImages(path)).Message);
+    }
+
+    [Fact]
+    public void LabelFileDeclaringNoLabelsIsRejectedWithTheFileNamed()
+    {
+        string path = Path.Combine(TestData.TempDir(), "train-labels-idx1-ubyte");
+        File.WriteAllBytes(path, TestData.IdxLabels());
+        Assert.Equal($"{path}: declares 0 labels; expected at least one", Assert.Throws<DataFormatException>(() => IdxReader.ReadLabels(path, 10)).Message);
+    }
+
+    [Fact]
+    public void AnEmptyFashionMnistTrainingSplitIsRefusedNamingItsImageFile()
+    {
+        string dir = TestData.TempDir();
+        File.WriteAllBytes(Path.Combine(dir, "train-images-idx3-ubyte.gz"), TestData.Gzip(TestData.IdxImages(0, 28, 28)));
+        File.WriteAllBytes(Path.Combine(dir, "train-labels-idx1-ubyte.gz"), TestData.Gzip(TestData.IdxLabels()));
+        var spec = new DatasetSpec { Kind = DatasetKind.FashionMnist, Path = dir };
+        var e = Assert.Throws<DataFormatException>(spec.LoadTrain);
+        Assert.Equal(Path.Combine(dir, "train-images-idx3-ubyte.gz"), e.Path);
+        Assert.Contains("declares 0 images", e.Message);
+    }
+
+    [Fact]
     public void CorruptGzipIsRejected()
     {
         string path = Path.Combine(TestData.TempDir(), "bad.gz");

@@ -72,11 +72,14 @@ public class ImageFolderReaderTests
     public void EmptyFolderAndEmptyClassAreRejected()
     {
         string root = TestData.TempDir();
-        Assert.Contains("no class sub-folders", Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root)).Message);
+        Assert.Equal($"{root}: no class sub-folders; expected root/<class>/<image>.png|jpg", Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root)).Message);
         Directory.CreateDirectory(Path.Combine(root, "empty"));
+        File.WriteAllText(Path.Combine(root, "empty", "notes.txt"), "not an image");
         var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root));
-        Assert.Contains("empty", e.Message);
-        Assert.Contains("no .png", e.Message);
+        Assert.Equal($"{Path.Combine(root, "empty")}: class folder holds no .png, .jpg or .jpeg image", e.Message);
+        // Through a dataset spec, an empty test folder is named too.
+        var spec = new DatasetSpec { Kind = DatasetKind.Folder, Path = MakeFolder(), TestPath = root };
+        Assert.StartsWith(Path.Combine(root, "empty") + ": ", Assert.Throws<DataFormatException>(() => spec.LoadTest(spec.LoadTrain())).Message);
     }
 }
 
@@ -101,6 +104,8 @@ public class LabelFileTests
     [InlineData("0,1\ncat/zzz.png,1\n", "row 2: 'cat/zzz.png' is neither")]
     [InlineData("0,1,2\n", "row 1: 3 columns, expected 2")]
     [InlineData("7,1\n", "row 1: index 7 is outside 0..2")]
+    [InlineData("path,label\n", "holds no label rows; expected one row (path or index, label) for each of the 3 images")]
+    [InlineData("", "holds no label rows")]
     public void BadRowsGiveOneLineErrorNamingTheRow(string content, string expected)
     {
         var ds = ImageFolderReader.Load(ImageFolderReaderTests.MakeFolder());

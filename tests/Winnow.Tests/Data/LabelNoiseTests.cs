@@ -116,6 +116,7 @@ public class LabelNoiseTests
     [InlineData("index,noisy_label,true_label\n0,1,1\n2,1,1\n", "row 3: index '2', expected 1")]
     [InlineData("index,noisy_label,true_label\n0,11,1\n", "row 2: noisy_label '11'")]
     [InlineData("index,noisy_label,true_label\n0,1,1\n", "1 rows, expected 3")]
+    [InlineData("index,noisy_label,true_label\n", "no rows after the header, expected 3 (one per sample of the dataset)")]
     public void CorruptNoisyLabelFilesAreRejected(string content, string expected)
     {
         string path = Path.Combine(TestData.TempDir(), "noisy.csv");

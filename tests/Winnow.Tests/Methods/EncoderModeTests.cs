@@ -35,7 +35,7 @@ public class EncoderModeTests
     }
 
     private static Dictionary<string, float[]> EncoderState(ITrainingMethod method) =>
-        ((Classifier)method.Networks[0].Network).Encoder.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.Float32).data<float>().ToArray());
+        Models.EncoderCheckpointTests.StateOf(((Classifier)method.Networks[0].Network).Encoder);
 
     [Fact]
     public void FixedEncoderKeepsWeightsAndBatchNormStatisticsWhileTheHeadLearns()
