@@ -94,11 +94,23 @@ public static class PrecisionSelector
         ? $"the CPU reports none of {string.Join(", ", CpuInfo.NativeBFloat16Flags)}, so bf16 would be emulated (many times slower)"
         : null;
 
+    /// <summary>bfloat16 is refused when the model's bfloat16 forward pass lands further than this from float32's (25%).</summary>
+    public const double BFloat16Tolerance = 0.25;
+
+    /// <summary>
+    /// Why bfloat16 must not be used, given how far the model's bfloat16 forward pass lands from float32's
+    /// (<see cref="ThroughputBenchmark.BFloat16Deviation"/>), or null when it is within <see cref="BFloat16Tolerance"/>:
+    /// libtorch's bfloat16 kernels are not right for every shape on every CPU.
+    /// </summary>
+    public static string? WrongBFloat16(double deviation) => deviation <= BFloat16Tolerance ? null
+        : double.IsPositiveInfinity(deviation) ? "its forward pass gives non-finite values on this CPU"
+        : string.Create(CultureInfo.InvariantCulture, $"its forward pass differs from fp32 by {100 * deviation:F0}% on this CPU");
+
     /// <summary>
     /// Settles the precision of a run: an explicit <paramref name="requested"/> precision is kept as given;
     /// <see cref="Precision.Auto"/> times <see cref="MeasuredSteps"/> steps of <paramref name="model"/> (its
-    /// <see cref="ThroughputOptions.Step"/>, batch and input shape) in float32 and, unless it is hopeless on this CPU, in
-    /// bfloat16, and keeps the faster.
+    /// <see cref="ThroughputOptions.Step"/>, batch and input shape) in float32 and, unless it is hopeless on this CPU or
+    /// its results are wrong there (<see cref="WrongBFloat16"/>), in bfloat16, and keeps the faster.
     /// </summary>
     public static PrecisionChoice Resolve(Precision requested, ThroughputOptions model, CpuInfo? cpu = null, CancellationToken cancellation = default)
     {
@@ -107,7 +119,7 @@ public static class PrecisionSelector
             return new PrecisionChoice { Requested = requested, Chosen = requested, Cpu = cpu.Description };
         var timed = model with { Steps = MeasuredSteps };
         double fp32 = ThroughputBenchmark.ImagesPerSecond(timed with { Precision = Precision.Float32 }, cancellation);
-        string? skipped = HopelessBFloat16(cpu);
+        string? skipped = HopelessBFloat16(cpu) ?? WrongBFloat16(ThroughputBenchmark.BFloat16Deviation(model));
         double? bf16 = skipped is null ? ThroughputBenchmark.ImagesPerSecond(timed with { Precision = Precision.BFloat16 }, cancellation) : null;
         return Decide(fp32, bf16, skipped, model.Step, cpu.Description);
     }

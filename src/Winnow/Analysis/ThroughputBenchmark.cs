@@ -74,6 +74,39 @@ public static class ThroughputBenchmark
     }
 
     /// <summary>
+    /// How far the model's bfloat16 forward pass lands from its float32 one on this machine: max |bf16 − fp32| / max
+    /// |fp32| over the logits (or, for pre-training, the features) of a random batch in training mode; infinity when
+    /// bfloat16 gives a non-finite value. Healthy bfloat16 kernels give 0.5–10% (deeper networks more); a broken kernel
+    /// gives 60% and more.
+    /// </summary>
+    public static double BFloat16Deviation(ThroughputOptions o)
+    {
+        set_num_threads(o.Threads);
+        manual_seed(0);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var x = randn(Math.Min(o.Batch, 32), o.Channels, o.Height ?? o.Size, o.Size);
+        Tensor Forward(Precision p)
+        {
+            manual_seed(1); // the same weights in both precisions
+            if (o.Step == BenchmarkStep.Pretraining)
+            {
+                using var encoder = ModelFactory.CreateEncoder(o.Model, o.Channels);
+                encoder.train();
+                return encoder.forward(Classifier.PrepareInput(x, p)).to(ScalarType.Float32);
+            }
+            using var net = ModelFactory.CreateClassifier(o.Model, o.Channels, 10);
+            net.Precision = p;
+            net.train();
+            return net.forward(x);
+        }
+        var fp32 = Forward(Precision.Float32);
+        var bf16 = Forward(Precision.BFloat16);
+        if (!bf16.isfinite().all().item<bool>()) return double.PositiveInfinity;
+        return (bf16 - fp32).abs().max().item<float>() / Math.Max(fp32.abs().max().item<float>(), 1e-12);
+    }
+
+    /// <summary>
     /// The machine's measured matrix-multiply peak: floating-point operations per second of an n × n by n × n product
     /// (2n³ operations) in <paramref name="precision"/>, the best of <paramref name="repeats"/> timings after one warm-up.
     /// Set against a model step's operation count, it says what fraction of the machine the step uses.

@@ -80,6 +80,17 @@ public class PrecisionSelectorTests
     }
 
     [Fact]
+    public void Bf16WhoseResultsAreWrongIsRefused()
+    {
+        Assert.Null(PrecisionSelector.WrongBFloat16(0.07));
+        Assert.Equal("its forward pass differs from fp32 by 67% on this CPU", PrecisionSelector.WrongBFloat16(0.67));
+        Assert.Equal("its forward pass gives non-finite values on this CPU", PrecisionSelector.WrongBFloat16(double.PositiveInfinity));
+        // The default encoder on one grey channel (the stem that libtorch's bf16 convolution got wrong) is within bounds.
+        double deviation = ThroughputBenchmark.BFloat16Deviation(new ThroughputOptions(Batch: 16));
+        Assert.InRange(deviation, 0, 0.05);
+    }
+
+    [Fact]
     public void TheLoopRefusesAnUnsettledPrecision()
     {
         var e = Assert.Throws<WinnowException>(() => new TrainingLoop(new TrainingOptions { Precision = Precision.Auto }));
