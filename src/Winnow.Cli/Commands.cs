@@ -394,8 +394,9 @@ internal static class Commands
             if (r.GetValue(gemm))
             {
                 Console.WriteLine($"CPU: {CpuInfo.Current.Description}");
-                double flops = ThroughputBenchmark.GemmFlopsPerSecond(threads: r.GetValue(threads), cancellation: ct);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"winnow gemm 2048x2048 fp32 threads {r.GetValue(threads)}: {flops / 1e9:F1} GFLOP/s"));
+                var (blas, onednn) = ThroughputBenchmark.GemmFlopsPerSecond(threads: r.GetValue(threads), cancellation: ct);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"winnow gemm 2048x2048 fp32 threads {r.GetValue(threads)}: matmul {blas / 1e9:F1} GFLOP/s, as a 1x1 convolution {onednn / 1e9:F1} GFLOP/s; peak {Math.Max(blas, onednn) / 1e9:F1} GFLOP/s"));
                 return 0;
             }
             if (r.GetValue(pretrain) && r.GetValue(inference)) throw new WinnowException("choose one of --pretrain and --inference");

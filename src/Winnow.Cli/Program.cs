@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Winnow.Cli;
 
+Winnow.Models.NativeAllocator.KeepFreedMemory();
 var root = new RootCommand("winnow: train image classifiers from datasets whose labels are partly wrong");
 root.Subcommands.Add(Commands.Train());
 root.Subcommands.Add(Commands.Pretrain());

@@ -45,6 +45,7 @@ public static class ThroughputBenchmark
     public static double ImagesPerSecond(ThroughputOptions o, CancellationToken cancellation = default)
     {
         if (o.Precision == Precision.Auto) throw new ArgumentException("measure fp32 or bf16; auto is what PrecisionSelector decides from them", nameof(o));
+        NativeAllocator.KeepFreedMemory();
         set_num_threads(o.Threads);
         manual_seed(0);
         var training = new TrainingOptions { Precision = o.Precision, LearningRate = 0.02, Momentum = 0.9, WeightDecay = 5e-4 };
@@ -108,26 +109,34 @@ public static class ThroughputBenchmark
 
     /// <summary>
     /// The machine's measured matrix-multiply peak: floating-point operations per second of an n × n by n × n product
-    /// (2n³ operations) in <paramref name="precision"/>, the best of <paramref name="repeats"/> timings after one warm-up.
-    /// Set against a model step's operation count, it says what fraction of the machine the step uses.
+    /// (2n³ operations) in float32, the best of <paramref name="repeats"/> timings after one warm-up, computed both by
+    /// torch.matmul (libtorch's BLAS) and as a 1×1 convolution (oneDNN, the library that runs Winnow's convolutions);
+    /// the larger is the peak. Set against a model step's operation count, it says what fraction of the machine the
+    /// step uses.
     /// </summary>
-    public static double GemmFlopsPerSecond(int n = 2048, Precision precision = Precision.Float32, int threads = 2, int repeats = 5, CancellationToken cancellation = default)
+    public static (double Blas, double OneDnn) GemmFlopsPerSecond(int n = 2048, int threads = 2, int repeats = 5, CancellationToken cancellation = default)
     {
-        if (precision == Precision.Auto) throw new ArgumentException("measure fp32 or bf16", nameof(precision));
+        NativeAllocator.KeepFreedMemory();
         set_num_threads(threads);
         manual_seed(0);
-        var type = precision == Precision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
-        using var a = randn(n, n).to(type);
-        using var b = randn(n, n).to(type);
-        using (var warm = a.matmul(b)) { }
-        double best = double.PositiveInfinity;
-        for (int i = 0; i < repeats; i++)
+        using var a = randn(n, n);
+        using var b = randn(n, n);
+        // The same product as a convolution: n input channels at n/32 × 32 positions, n output channels, 1×1 kernel.
+        using var image = randn(1, n, n / 32, 32).permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+        using var kernel = randn(n, n, 1, 1);
+        double Best(Func<Tensor> product)
         {
-            cancellation.ThrowIfCancellationRequested();
-            var sw = Stopwatch.StartNew();
-            using var c = a.matmul(b);
-            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+            using (var warm = product()) { }
+            double best = double.PositiveInfinity;
+            for (int i = 0; i < repeats; i++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var sw = Stopwatch.StartNew();
+                using var c = product();
+                best = Math.Min(best, sw.Elapsed.TotalSeconds);
+            }
+            return 2.0 * n * n * n / best;
         }
-        return 2.0 * n * n * n / best;
+        return (Best(() => a.matmul(b)), Best(() => nn.functional.conv2d(image, kernel)));
     }
 }

@@ -46,16 +46,32 @@ public sealed class MixedConv2d : nn.Module<Tensor, Tensor>
     public const int BFloat16MinInputChannels = 4;
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Convolve(x, weight, bias);
+
+    /// <summary>
+    /// The convolution followed by a batch norm in eval mode, as one convolution: the norm's per-channel
+    /// <c>scale·y + shift</c> (<see cref="KeepAliveBatchNorm2d.EvalAffine"/>) folded into the weights and bias. The
+    /// inference fast path: it saves the norm's pass over the activations.
+    /// </summary>
+    public Tensor ForwardFolded(Tensor x, KeepAliveBatchNorm2d norm)
     {
-        if (x.dtype == ScalarType.BFloat16 && weight.shape[1] < BFloat16MinInputChannels)
+        using var scope = NewDisposeScope();
+        var (scale, shift) = norm.EvalAffine();
+        var w = weight.mul(scale.view(-1, 1, 1, 1));
+        var b = bias is null ? shift : bias.mul(scale).Plus(shift);
+        return Convolve(x, w, b).MoveToOuterDisposeScope();
+    }
+
+    private Tensor Convolve(Tensor x, Tensor w, Tensor? b)
+    {
+        if (x.dtype == ScalarType.BFloat16 && w.shape[1] < BFloat16MinInputChannels)
         {
             using var scope = NewDisposeScope();
-            return nn.functional.conv2d(x.to(ScalarType.Float32), weight, bias, strides: [stride, stride], padding: [padding, padding])
+            return nn.functional.conv2d(x.to(ScalarType.Float32), w, b, strides: [stride, stride], padding: [padding, padding])
                 .to(ScalarType.BFloat16).MoveToOuterDisposeScope();
         }
-        var w = weight.dtype == x.dtype ? weight : weight.to(x.dtype);
-        var b = bias is null ? null : bias.dtype == x.dtype ? bias : bias.to(x.dtype);
+        if (w.dtype != x.dtype) w = w.to(x.dtype);
+        if (b is not null && b.dtype != x.dtype) b = b.to(x.dtype);
         return nn.functional.conv2d(x, w, b, strides: [stride, stride], padding: [padding, padding]);
     }
 }
@@ -109,12 +125,15 @@ public sealed class KeepAliveBatchNorm2d : nn.Module<Tensor, Tensor>
     private readonly Tensor running_mean;
     private readonly Tensor running_var;
     private readonly Tensor num_batches_tracked;
-    private readonly double momentum, eps;
+    private readonly double eps;
+
+    /// <summary>Weight of each batch's statistics in the running ones (PyTorch's momentum; 1 keeps only the last batch's).</summary>
+    public double Momentum { get; set; }
 
     /// <summary>Creates the layer: weight 1, bias 0, running mean 0, running variance 1, PyTorch's momentum 0.1 and eps 1e-5.</summary>
     public KeepAliveBatchNorm2d(long features, double momentum = 0.1, double eps = 1e-5) : base(nameof(KeepAliveBatchNorm2d))
     {
-        this.momentum = momentum;
+        Momentum = momentum;
         this.eps = eps;
         weight = new Parameter(ones(features));
         bias = new Parameter(zeros(features));
@@ -124,12 +143,22 @@ public sealed class KeepAliveBatchNorm2d : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>
+    /// The eval-mode transform as a per-channel affine map <c>y = scale·x + shift</c> (float32) from the running
+    /// statistics: scale = weight / √(running_var + eps), shift = bias − running_mean·scale.
+    /// </summary>
+    public (Tensor Scale, Tensor Shift) EvalAffine()
+    {
+        var scale = weight.div(running_var.Plus(eps).sqrt());
+        return (scale, bias.Plus(running_mean.mul(scale).neg()));
+    }
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
     {
         if (x.dim() != 4) throw new ArgumentException($"expected a 4-D input (batch, channels, height, width), got {x.dim()}-D");
         if (training)
             using (no_grad()) num_batches_tracked.add_(LongLivedScalars.One, LongLivedScalars.One);
-        return nn.functional.batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps);
+        return nn.functional.batch_norm(x, running_mean, running_var, weight, bias, training, Momentum, eps);
     }
 }

@@ -31,9 +31,10 @@ public sealed class PreActBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var a = F.relu(bn1.forward(x));
+        var a = F.relu(bn1.forward(x), inplace: !training);
         var shortPath = shortcut is null ? a : shortcut.forward(a);
-        var h = conv2.forward(F.relu(bn2.forward(conv1.forward(a))));
+        // Eval mode folds bn2 into conv1 (the same function, one pass over the activations fewer).
+        var h = conv2.forward(training ? F.relu(bn2.forward(conv1.forward(a))) : F.relu(conv1.ForwardFolded(a, bn2), inplace: true));
         return h.add_(shortPath, LongLivedScalars.One).MoveToOuterDisposeScope();
     }
 }
@@ -68,6 +69,13 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
+        if (!training)
+        {
+            // Eval mode: every batch norm folded into the convolution before it.
+            var hf = conv2.ForwardFolded(F.relu(conv1.ForwardFolded(x, bn1), inplace: true), bn2);
+            var sf = shortcutConv is null ? x : shortcutConv.ForwardFolded(x, shortcutBn!);
+            return F.relu(hf.add_(sf, LongLivedScalars.One), inplace: true).MoveToOuterDisposeScope();
+        }
         var h = bn2.forward(conv2.forward(F.relu(bn1.forward(conv1.forward(x)))));
         var s = shortcutConv is null ? x : shortcutBn!.forward(shortcutConv.forward(x));
         return F.relu(h.add_(s, LongLivedScalars.One)).MoveToOuterDisposeScope();
@@ -138,7 +146,8 @@ public sealed class ResNetEncoder : Encoder
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = stages.forward(F.relu(stemBn.forward(stem.forward(x))));
+        var stemmed = training ? F.relu(stemBn.forward(stem.forward(x))) : F.relu(stem.ForwardFolded(x, stemBn), inplace: true);
+        var h = stages.forward(stemmed);
         return F.adaptive_avg_pool2d(h, [1, 1]).flatten(1).MoveToOuterDisposeScope();
     }
 

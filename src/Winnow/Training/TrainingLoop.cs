@@ -4,6 +4,7 @@ using TorchSharp;
 using Winnow.Analysis;
 using Winnow.Data;
 using Winnow.Detection;
+using Winnow.Models;
 using static TorchSharp.torch;
 
 namespace Winnow.Training;
@@ -37,6 +38,7 @@ public sealed class TrainingLoop
     public TrainingLoop(TrainingOptions options)
     {
         options.Validate();
+        NativeAllocator.KeepFreedMemory();
         if (options.Precision == Models.Precision.Auto)
             throw new WinnowException("precision auto must be settled (PrecisionSelector.Resolve, as TrainingJob.Prepare does) before training");
         this.options = options;

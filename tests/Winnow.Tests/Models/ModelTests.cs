@@ -103,6 +103,49 @@ public class ModelTests
     }
 
     [Fact]
+    public void AConvolutionWithItsBatchNormFoldedInGivesTheirEvalModeResult()
+    {
+        using var _ = NewDisposeScope();
+        manual_seed(4);
+        using var conv = new MixedConv2d(6, 8, 3, 2, 1);
+        using var norm = new KeepAliveBatchNorm2d(8);
+        norm.train();
+        using (no_grad()) for (int i = 0; i < 5; i++) norm.forward(conv.forward(randn(16, 6, 9, 9).Times(2).Plus(1)));
+        norm.eval();
+        var x = randn(4, 6, 9, 9);
+        var expected = norm.forward(conv.forward(x));
+        var folded = conv.ForwardFolded(x, norm);
+        Assert.Equal(expected.shape, folded.shape);
+        Assert.True(folded.allclose(expected, rtol: 1e-4, atol: 1e-5), $"max difference {(folded - expected).abs().max().item<float>()}");
+        // The running statistics moved away from (0, 1), so the fold is not the identity.
+        var (scale, shift) = norm.EvalAffine();
+        Assert.True(shift.abs().max().item<float>() > 0.1);
+        Assert.True(scale.Plus(-1).abs().max().item<float>() > 0.1);
+    }
+
+    [Fact]
+    public void EvalModeGivesTheSameLogitsInEveryEncoderAfterTraining()
+    {
+        // The eval fast path (batch norms folded into convolutions) must agree with a batch's own statistics when the
+        // running statistics equal them: momentum 1 makes them the last batch's, so train and eval mode see the same norm.
+        foreach (var name in new[] { ModelFactory.DefaultEncoder, "resnet18" })
+        {
+            using var _ = NewDisposeScope();
+            manual_seed(5);
+            using var net = ModelFactory.CreateClassifier(name, 3, 10);
+            foreach (var bn in net.modules().OfType<KeepAliveBatchNorm2d>()) bn.Momentum = 1;
+            var x = randn(64, 3, 28, 28);
+            net.train();
+            Tensor trainMode;
+            using (no_grad()) trainMode = net.forward(x);
+            net.eval();
+            var evalMode = net.forward(x);
+            double rel = (evalMode - trainMode).abs().max().item<float>() / trainMode.abs().max().item<float>();
+            Assert.True(rel < 2e-3, $"{name}: eval differs from train mode by {rel}");
+        }
+    }
+
+    [Fact]
     public void UnknownModelIsAnError()
     {
         Assert.Contains("unknown model 'resnet9000'", Assert.Throws<WinnowException>(() => ModelFactory.CreateEncoder("resnet9000", 1)).Message);
