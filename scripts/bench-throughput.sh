@@ -27,9 +27,9 @@ dotnet publish src/Winnow.Cli -c Release -o artifacts/winnow --nologo -v quiet -
 winnow() { dotnet artifacts/winnow/Winnow.Cli.dll "$@"; }
 rate() { grep -oE '[0-9.]+ img/s' | tail -1 | grep -oE '[0-9.]+'; }
 
-echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, flags: $(grep -m1 -oE 'avx512_bf16|amx_bf16' /proc/cpuinfo | head -1 || true) $(grep -m1 -oE 'avx512f|avx2' /proc/cpuinfo | head -1)"
-peak_line=$(winnow bench --gemm | tail -1)
-echo "$peak_line"
+gemm=$(winnow bench --gemm)
+echo "$gemm"
+peak_line=$(echo "$gemm" | tail -1)
 peak=$(echo "$peak_line" | grep -oE 'peak [0-9.]+' | grep -oE '[0-9.]+')
 
 for model in $models; do
