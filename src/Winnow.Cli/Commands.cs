@@ -4,6 +4,7 @@ using System.Text;
 using Spectre.Console;
 using Winnow.Analysis;
 using Winnow.Data;
+using Winnow.Detection;
 using Winnow.Methods;
 using Winnow.Models;
 using Winnow.SelfSupervised;
@@ -105,6 +106,7 @@ internal static class Commands
             var folder2 = new RunFolder(outPath);
             var res = TrainingConsole.Run("train", p => job.Run(folder2, p, ct));
             TrainingConsole.PrintSummary(res.Summary, folder2.Path);
+            if (job.LabelIssues is { } issues) LabelIssueConsole.Print(issues, folder2.Path);
             return 0;
         }));
         return cmd;
@@ -200,6 +202,7 @@ internal static class Commands
         var (resumed, result) = TrainingConsole.Run(knn ? "pretrain" : "train", p => TrainingJob.Resume(folder, p, ct));
         resumed.Dispose();
         TrainingConsole.PrintSummary(result.Summary, folder.Path, knn ? "kNN" : "test");
+        if (resumed.LabelIssues is { } issues) LabelIssueConsole.Print(issues, folder.Path);
         return 0;
     }
 
@@ -237,6 +240,45 @@ internal static class Commands
             var result = LinearProbe.Run(Features, train, test, new LinearProbeOptions { Epochs = r.GetValue(epochs), LearningRate = r.GetValue(lr) }, cancellation: ct);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{train.Name} -> {test.Name}, {model} encoder from {path}: linear probe {100 * result.LinearAccuracy:F2}%, kNN (k=200) {100 * result.KnnAccuracy:F2}% ({result.Seconds:F0} s)"));
+            return 0;
+        }));
+        return cmd;
+    }
+
+    public static Command Issues()
+    {
+        var cmd = new Command("issues", "Find the training labels that are probably wrong, from a trained run: writes label_issues.csv (every sample, most suspect first) and noise_estimate.json, and measures the detectors against the true labels where they are known");
+        var run = new Option<string>("--run") { Description = "A 'winnow train' run folder", Required = true };
+        var which = new Option<string>("--checkpoint") { Description = "Which of the run's checkpoints predicts: last or best", DefaultValueFactory = _ => "last" };
+        which.AcceptOnlyFromAmong("last", "best");
+        var outDir = new Option<string?>("--out") { Description = "Folder for the files (default: the run folder)" };
+        var precision = TrainingLoopOptions.PrecisionOption("the model's inference");
+        foreach (var o in new Option[] { run, which, outDir, precision }) cmd.Options.Add(o);
+        cmd.SetAction((r, ct) => CliErrors.Run(() =>
+        {
+            var folder = new RunFolder(r.GetValue(run)!);
+            string checkpoint = r.GetValue(which) == "best" ? folder.BestCheckpoint : folder.LastCheckpoint;
+            if (!File.Exists(checkpoint)) throw new DataFormatException(checkpoint, "missing; expected a finished or running 'winnow train' run");
+            if (!File.Exists(folder.NoisyLabelsFile)) throw new DataFormatException(folder.NoisyLabelsFile, "missing; expected the training labels of a 'winnow train' run");
+            var recorded = TrainingJob.ReadManifestBeside(checkpoint);
+            var train = recorded.Dataset.LoadTrain();
+            var labels = NoisyLabelSet.Load(folder.NoisyLabelsFile, train.Count, train.ClassCount);
+            int[]? kept = null;
+            if (File.Exists(folder.ExcludedSamplesFile))
+            {
+                kept = SampleExclusion.Kept(train.Count, SampleExclusion.Read(folder.ExcludedSamplesFile, train));
+                train = train.Subset(kept);
+                labels = labels.Subset(kept);
+            }
+            var choice = InferencePrecision(r, precision, recorded.Model, train, ct);
+            Console.WriteLine($"{train.Name}: {train.Count} training images; labels: {folder.NoisyLabelsFile}; model {recorded.Model} from {checkpoint}, inference in {choice.Summary}");
+            var (_, method) = TrainingJob.LoadTrained(checkpoint, choice.Chosen);
+            using var _m = method;
+            var predictions = method.PredictTrainingSet(train, ct);
+            var findings = LabelIssueReport.Find(labels, predictions.Probabilities, recorded.Training.Seed);
+            string outPath = r.GetValue(outDir) ?? folder.Path;
+            LabelIssueReport.Write(outPath, findings, labels, train.ClassNames, train.ItemPaths, kept);
+            LabelIssueConsole.Print(findings, outPath);
             return 0;
         }));
         return cmd;
@@ -459,6 +501,27 @@ internal static class CliErrors
             _ => $"unexpected {e.GetType().Name}: {e.Message} ({Continue})",
         };
         return "winnow: error: " + message.ReplaceLineEndings(" ");
+    }
+}
+
+/// <summary>Prints what the label-issue detectors found.</summary>
+internal static class LabelIssueConsole
+{
+    public static void Print(LabelIssueFindings f, string folder)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        var p = f.Primary;
+        int flagged = p.Flagged.Count(x => x);
+        var actual = f.Measures.Count > 0 ? string.Create(ci, $" (actual {100 * f.Measures[0].ActualNoiseRate:F1}%)") : "";
+        Console.WriteLine(string.Create(ci, $"Label issues: {flagged} of {p.Flagged.Length} labels flagged by {p.Detector}; estimated noise {100 * p.EstimatedNoiseRate:F1}%{actual}"));
+        if (f.Measures.Count > 0)
+        {
+            Console.WriteLine("  against the true labels:  detector            flagged  precision  recall     F1  ROC-AUC  avg prec  est. noise");
+            foreach (var m in f.Measures)
+                Console.WriteLine(string.Create(ci,
+                    $"                            {m.Detector,-18} {m.FlaggedCount,8} {m.Precision,10:F3} {m.Recall,7:F3} {m.F1,6:F3} {m.RocAuc,8:F4} {m.AveragePrecision,9:F4} {100 * m.EstimatedNoiseRate,10:F1}%"));
+        }
+        Console.WriteLine($"Wrote {Path.Combine(folder, LabelIssueReport.IssuesFile)} and {LabelIssueReport.NoiseFile}");
     }
 }
 

@@ -6,6 +6,7 @@ var root = new RootCommand("winnow: train image classifiers from datasets whose 
 root.Subcommands.Add(Commands.Train());
 root.Subcommands.Add(Commands.Pretrain());
 root.Subcommands.Add(Commands.Probe());
+root.Subcommands.Add(Commands.Issues());
 root.Subcommands.Add(Commands.Noise());
 root.Subcommands.Add(Commands.Eval());
 root.Subcommands.Add(Commands.Predict());

@@ -16,9 +16,17 @@ public static class CleanProbability
     }
 
     /// <summary>Clean probability of each sample from its per-sample loss (normalised, then the mixture's lower-mean posterior).</summary>
-    public static double[] FromLosses(IReadOnlyList<double> losses, GaussianMixtureOptions? options = null)
+    public static double[] FromLosses(IReadOnlyList<double> losses, GaussianMixtureOptions? options = null) =>
+        MixtureOfLosses(losses, options).CleanProbability;
+
+    /// <summary>
+    /// The clean probability of each sample (as <see cref="FromLosses"/>) and the mixture's weight of its lower-mean
+    /// component: the share of samples the mixture takes as clean, an estimate of 1 − the noise rate.
+    /// </summary>
+    public static (double[] CleanProbability, double CleanWeight) MixtureOfLosses(IReadOnlyList<double> losses, GaussianMixtureOptions? options = null)
     {
         var normalised = MinMaxNormalise(losses);
-        return TwoComponentGaussianMixture.Fit(normalised, options).LowerComponentPosterior(normalised);
+        var mixture = TwoComponentGaussianMixture.Fit(normalised, options);
+        return (mixture.LowerComponentPosterior(normalised), mixture.Weights[0]); // component 0 has the lower mean
     }
 }

@@ -1,5 +1,6 @@
 using System.Reflection;
 using Winnow.Analysis;
+using Winnow.Detection;
 using Winnow.Data;
 using Winnow.Methods;
 using Winnow.Models;
@@ -157,7 +158,25 @@ public sealed class TrainingJob : IDisposable
         if (Manifest.ExcludeFile is not null) SampleExclusion.Save(folder.ExcludedSamplesFile, Excluded);
         folder.WriteJson(folder.OptionsFile, Manifest);
         if (Method.Evaluation == EvaluationKind.Classification) AllLabels.Save(folder.NoisyLabelsFile);
-        return new TrainingLoop(Manifest.Training).Run(Method, Train, Labels, Test, folder, null, progress, cancellation);
+        var result = new TrainingLoop(Manifest.Training).Run(Method, Train, Labels, Test, folder, null, progress, cancellation);
+        FindLabelIssues(folder, cancellation);
+        return result;
+    }
+
+    /// <summary>What the final model says about the training labels (null for methods without a classifier, or before the run ends).</summary>
+    public LabelIssueFindings? LabelIssues { get; private set; }
+
+    /// <summary>
+    /// Predicts the training set with the final model and writes label_issues.csv and noise_estimate.json into the run
+    /// folder (<see cref="LabelIssueReport"/>).
+    /// </summary>
+    private void FindLabelIssues(RunFolder folder, CancellationToken cancellation)
+    {
+        if (Method.Evaluation != EvaluationKind.Classification) return;
+        var predictions = Method.PredictTrainingSet(Train, cancellation);
+        LabelIssues = LabelIssueReport.Find(Labels, predictions.Probabilities, Manifest.Training.Seed);
+        LabelIssueReport.Write(folder.Path, LabelIssues, Labels, Train.ClassNames, Train.ItemPaths,
+            Excluded.Length == 0 ? null : SampleExclusion.Kept(AllLabels.Count, Excluded));
     }
 
     /// <summary>Continues the run in <paramref name="folder"/> from its last checkpoint (or starts it if none was written).</summary>
@@ -169,6 +188,7 @@ public sealed class TrainingJob : IDisposable
         var job = Prepare(manifest, File.Exists(folder.NoisyLabelsFile) ? train => NoisyLabelSet.Load(folder.NoisyLabelsFile, train.Count, train.ClassCount) : null);
         using var checkpoint = File.Exists(folder.LastCheckpoint) ? Checkpoint.Load(folder.LastCheckpoint) : null;
         var result = new TrainingLoop(manifest.Training).Run(job.Method, job.Train, job.Labels, job.Test, folder, checkpoint, progress, cancellation);
+        job.FindLabelIssues(folder, cancellation);
         return (job, result);
     }
 

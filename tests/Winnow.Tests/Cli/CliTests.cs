@@ -105,9 +105,20 @@ public class CliTests
         Assert.Contains("Best ", stdout);
         Assert.Contains("Last ", stdout);
         Assert.Equal(3, stdout.Split('\n').Count(l => l.StartsWith("epoch ")));
-        foreach (var f in new[] { "options.json", "metrics.csv", "noisy_labels.csv", "last.ckpt", "best.ckpt", "summary.json" })
+        foreach (var f in new[] { "options.json", "metrics.csv", "noisy_labels.csv", "last.ckpt", "best.ckpt", "summary.json", "label_issues.csv", "noise_estimate.json" })
             Assert.True(File.Exists(Path.Combine(run, f)), f);
         Assert.Contains("\"seed\": 0", File.ReadAllText(Path.Combine(run, "options.json")));
+        Assert.Contains("\"precisionChoice\"", File.ReadAllText(Path.Combine(run, "options.json")));
+
+        // The run ends with the label issues of its final model, measured against the known true labels.
+        Assert.Contains("Label issues: ", stdout);
+        Assert.Contains("loss-mixture", stdout);
+        var issues = File.ReadAllLines(Path.Combine(run, "label_issues.csv"));
+        Assert.Equal("index,path,given_label,predicted_label,label_quality,clean_probability,is_label_issue,true_label", issues[0]);
+        Assert.Equal(241, issues.Length);
+        var (issuesCode, issuesOut, issuesErr) = Winnow("issues", "--run", run, "--out", Path.Combine(run, "again"), "--precision", "fp32");
+        Assert.True(issuesCode == 0, issuesErr);
+        Assert.Equal(issues, File.ReadAllLines(Path.Combine(run, "again", "label_issues.csv")));
 
         var (evalCode, evalOut, evalErr) = Winnow("eval", "--checkpoint", Path.Combine(run, "best.ckpt"));
         Assert.True(evalCode == 0, evalErr);
