@@ -247,36 +247,76 @@ internal static class Commands
 
     public static Command Issues()
     {
-        var cmd = new Command("issues", "Find the training labels that are probably wrong, from a trained run: writes label_issues.csv (every sample, most suspect first) and noise_estimate.json, and measures the detectors against the true labels where they are known");
-        var run = new Option<string>("--run") { Description = "A 'winnow train' run folder", Required = true };
-        var which = new Option<string>("--checkpoint") { Description = "Which of the run's checkpoints predicts: last or best", DefaultValueFactory = _ => "last" };
+        var cmd = new Command("issues", "Find the training labels that are probably wrong, from a trained run (--run), from an encoder's features alone (--encoder: kNN label agreement), or both: writes label_issues.csv (every sample, most suspect first) and noise_estimate.json, and measures the detectors against the true labels where they are known");
+        var run = new Option<string?>("--run") { Description = "A 'winnow train' run folder: its final model's predictions, its data and labels" };
+        var encoder = new Option<string?>("--encoder") { Description = "A checkpoint holding an encoder (e.g. 'winnow pretrain' run's last.ckpt): kNN label agreement on its features" };
+        var which = new Option<string>("--checkpoint") { Description = "With --run: which of the run's checkpoints predicts, last or best", DefaultValueFactory = _ => "last" };
         which.AcceptOnlyFromAmong("last", "best");
-        var outDir = new Option<string?>("--out") { Description = "Folder for the files (default: the run folder)" };
+        var neighbours = new Option<int>("--neighbours") { Description = "With --encoder: neighbours per sample", DefaultValueFactory = _ => KnnLabelAgreement.DefaultNeighbours };
+        var outDir = new Option<string?>("--out") { Description = "Folder for the files (default with --run: the run folder)" };
         var precision = TrainingLoopOptions.PrecisionOption("the model's inference");
-        foreach (var o in new Option[] { run, which, outDir, precision }) cmd.Options.Add(o);
+        var noisyLabels = new Option<string?>("--noisy-labels") { Description = "Without --run: a noisy-label CSV written by 'winnow noise make' (index,noisy_label,true_label)" };
+        foreach (var o in new Option[] { run, encoder, which, neighbours, outDir, precision }) cmd.Options.Add(o);
+        var data = new DatasetOptions(cmd);
+        var noise = new NoiseOptions(cmd);
+        cmd.Options.Add(noisyLabels);
         cmd.SetAction((r, ct) => CliErrors.Run(() =>
         {
-            var folder = new RunFolder(r.GetValue(run)!);
-            string checkpoint = r.GetValue(which) == "best" ? folder.BestCheckpoint : folder.LastCheckpoint;
-            if (!File.Exists(checkpoint)) throw new DataFormatException(checkpoint, "missing; expected a finished or running 'winnow train' run");
-            if (!File.Exists(folder.NoisyLabelsFile)) throw new DataFormatException(folder.NoisyLabelsFile, "missing; expected the training labels of a 'winnow train' run");
-            var recorded = TrainingJob.ReadManifestBeside(checkpoint);
-            var train = recorded.Dataset.LoadTrain();
-            var labels = NoisyLabelSet.Load(folder.NoisyLabelsFile, train.Count, train.ClassCount);
+            string? runPath = r.GetValue(run), encoderPath = r.GetValue(encoder);
+            if (runPath is null && encoderPath is null) throw new WinnowException("give --run (a trained run), --encoder (an encoder checkpoint), or both");
+            string outPath = r.GetValue(outDir) ?? runPath ?? throw new WinnowException("--out is needed without --run");
+            ImageDataset train;
+            NoisyLabelSet labels;
             int[]? kept = null;
-            if (File.Exists(folder.ExcludedSamplesFile))
+            float[]? probabilities = null;
+            int seed = 0;
+            if (runPath is not null)
             {
-                kept = SampleExclusion.Kept(train.Count, SampleExclusion.Read(folder.ExcludedSamplesFile, train));
-                train = train.Subset(kept);
-                labels = labels.Subset(kept);
+                var folder = new RunFolder(runPath);
+                string checkpoint = r.GetValue(which) == "best" ? folder.BestCheckpoint : folder.LastCheckpoint;
+                if (!File.Exists(checkpoint)) throw new DataFormatException(checkpoint, "missing; expected a finished or running 'winnow train' run");
+                if (!File.Exists(folder.NoisyLabelsFile)) throw new DataFormatException(folder.NoisyLabelsFile, "missing; expected the training labels of a 'winnow train' run");
+                var recorded = TrainingJob.ReadManifestBeside(checkpoint);
+                train = recorded.Dataset.LoadTrain();
+                labels = NoisyLabelSet.Load(folder.NoisyLabelsFile, train.Count, train.ClassCount);
+                if (File.Exists(folder.ExcludedSamplesFile))
+                {
+                    kept = SampleExclusion.Kept(train.Count, SampleExclusion.Read(folder.ExcludedSamplesFile, train));
+                    train = train.Subset(kept);
+                    labels = labels.Subset(kept);
+                }
+                var choice = InferencePrecision(r, precision, recorded.Model, train, ct);
+                Console.WriteLine($"{train.Name}: {train.Count} training images; labels: {folder.NoisyLabelsFile}; model {recorded.Model} from {checkpoint}, inference in {choice.Summary}");
+                var (_, method) = TrainingJob.LoadTrained(checkpoint, choice.Chosen);
+                using var _m = method;
+                probabilities = method.PredictTrainingSet(train, ct).Probabilities;
+                seed = recorded.Training.Seed;
             }
-            var choice = InferencePrecision(r, precision, recorded.Model, train, ct);
-            Console.WriteLine($"{train.Name}: {train.Count} training images; labels: {folder.NoisyLabelsFile}; model {recorded.Model} from {checkpoint}, inference in {choice.Summary}");
-            var (_, method) = TrainingJob.LoadTrained(checkpoint, choice.Chosen);
-            using var _m = method;
-            var predictions = method.PredictTrainingSet(train, ct);
-            var findings = LabelIssueReport.Find(labels, predictions.Probabilities, recorded.Training.Seed);
-            string outPath = r.GetValue(outDir) ?? folder.Path;
+            else
+            {
+                var spec = data.Read(r);
+                train = spec.LoadTrain();
+                labels = noise.Read(r, r.GetValue(noisyLabels)).Create(train, trueLabelsKnown: spec.LabelFile is null);
+                Console.WriteLine($"{train.Name}: {train.Count} training images; labels: {labels.Description}");
+            }
+            float[]? distribution = null;
+            if (encoderPath is not null)
+            {
+                string model = EncoderCheckpoint.ArchitectureOf(encoderPath) ?? throw new DataFormatException(encoderPath, "no options.json beside the checkpoint says which architecture it is");
+                using var net = ModelFactory.CreateEncoder(model, train.Channels);
+                EncoderCheckpoint.LoadInto(net, encoderPath);
+                net.eval();
+                var choice = InferencePrecision(r, precision, model, train, ct);
+                Tensor Features(Tensor x)
+                {
+                    using var scope = NewDisposeScope();
+                    return net.forward(Classifier.PrepareInput(x, choice.Chosen)).to(ScalarType.Float32).MoveToOuterDisposeScope();
+                }
+                using var features = Evaluation.FeatureMatrix(Features, train, cancellation: ct);
+                distribution = KnnLabelAgreement.NeighbourLabelDistribution(features, labels.Noisy, labels.ClassCount, r.GetValue(neighbours), ct);
+                Console.WriteLine($"{model} encoder from {encoderPath}: {features.shape[1]} features, {r.GetValue(neighbours)} neighbours, inference in {choice.Summary}");
+            }
+            var findings = LabelIssueReport.Find(labels, probabilities, distribution, seed);
             LabelIssueReport.Write(outPath, findings, labels, train.ClassNames, train.ItemPaths, kept);
             LabelIssueConsole.Print(findings, outPath);
             return 0;

@@ -9,9 +9,9 @@ namespace Winnow.Detection;
 /// <summary>What <see cref="LabelIssueReport.Find"/> found: every detector's verdict, the one that decides, and its measures.</summary>
 /// <param name="Detectors">Each detector's result.</param>
 /// <param name="Primary">The detector whose flags and quality the label-issue file uses.</param>
-/// <param name="CleanProbability">The loss mixture's clean probability of each sample.</param>
+/// <param name="CleanProbability">The loss mixture's clean probability of each sample; null without a trained model.</param>
 /// <param name="Measures">Each detector against the true labels; empty when they are unknown.</param>
-public sealed record LabelIssueFindings(IReadOnlyList<DetectorResult> Detectors, DetectorResult Primary, double[] CleanProbability,
+public sealed record LabelIssueFindings(IReadOnlyList<DetectorResult> Detectors, DetectorResult Primary, double[]? CleanProbability,
     IReadOnlyList<DetectionMeasures> Measures);
 
 /// <summary>The estimate written to noise_estimate.json.</summary>
@@ -39,19 +39,34 @@ public static class LabelIssueReport
     public const string NoiseFile = "noise_estimate.json";
 
     /// <summary>
-    /// Runs confident learning and the loss mixture on the training set's predicted probabilities; the loss mixture's
-    /// flags and clean probability decide, confident learning adds the per-class rates and the transition matrix.
+    /// Runs the detectors that the inputs allow. With a trained model's predicted probabilities on the training set:
+    /// confident learning and the loss mixture, and the loss mixture's flags and clean probability decide. With an
+    /// encoder's neighbour label distributions (<see cref="KnnLabelAgreement.NeighbourLabelDistribution"/>): kNN vote
+    /// and kNN rank, and kNN rank decides when there is no model. Confident learning (on the model's probabilities, else
+    /// on the neighbour distributions) gives the per-class rates and the transition matrix.
     /// </summary>
-    public static LabelIssueFindings Find(NoisyLabelSet labels, float[] probabilities, int seed = 0)
+    public static LabelIssueFindings Find(NoisyLabelSet labels, float[]? modelProbabilities, float[]? neighbourDistribution = null, int seed = 0)
     {
+        if (modelProbabilities is null && neighbourDistribution is null) throw new ArgumentException("give a model's probabilities, neighbour label distributions, or both");
         int k = labels.ClassCount;
-        var cl = LabelIssueDetectors.ConfidentLearning(labels.Noisy, probabilities, k);
-        var mixture = LabelIssueDetectors.LossMixture(labels.Noisy, probabilities, k, seed);
-        DetectorResult[] all = [cl, mixture];
-        var measures = labels.True is null ? [] : all.Select(d => LabelIssueDetectors.Measure(d, Enumerable.Range(0, labels.Count).Select(labels.IsMislabeled).ToArray())).ToArray();
-        // The loss mixture decides: on Fashion-MNIST at 40% symmetric noise it ranked and flagged better than confident
-        // learning from the same predictions (F1 0.937 against 0.911, ROC-AUC 0.991 against 0.986; docs/label-issues.md).
-        return new LabelIssueFindings(all, mixture, mixture.Quality, measures);
+        var all = new List<DetectorResult>();
+        DetectorResult? mixture = null;
+        if (modelProbabilities is not null)
+        {
+            all.Add(LabelIssueDetectors.ConfidentLearning(labels.Noisy, modelProbabilities, k));
+            all.Add(mixture = LabelIssueDetectors.LossMixture(labels.Noisy, modelProbabilities, k, seed));
+        }
+        if (neighbourDistribution is not null)
+        {
+            all.Add(KnnLabelAgreement.Rank(labels.Noisy, neighbourDistribution, k));
+            all.Add(KnnLabelAgreement.Vote(labels.Noisy, neighbourDistribution, k));
+        }
+        var wrong = labels.True is null ? null : Enumerable.Range(0, labels.Count).Select(labels.IsMislabeled).ToArray();
+        var measures = wrong is null ? [] : all.Select(d => LabelIssueDetectors.Measure(d, wrong)).ToArray();
+        // The loss mixture decides when there is a model: on Fashion-MNIST at 40% symmetric noise it ranked and flagged
+        // better than confident learning from the same predictions (F1 0.937 against 0.911; docs/label-issues.md).
+        var primary = mixture ?? all.First(d => d.Detector == "knn-rank");
+        return new LabelIssueFindings(all, primary, mixture?.Quality, measures);
     }
 
     /// <summary>
@@ -82,7 +97,7 @@ public static class LabelIssueReport
             sb.Append(sampleIndices is null ? i : sampleIndices[i]).Append(',');
             if (itemPaths is not null) sb.Append(CsvCell(itemPaths[i])).Append(',');
             sb.Append(labels.Noisy[i]).Append(',').Append(primary.Suggested[i]).Append(',')
-              .Append(primary.Quality[i].ToString("G6", ci)).Append(',').Append(findings.CleanProbability[i].ToString("G6", ci)).Append(',')
+              .Append(primary.Quality[i].ToString("G6", ci)).Append(',').Append(findings.CleanProbability?[i].ToString("G6", ci)).Append(',')
               .Append(primary.Flagged[i] ? "True" : "False");
             if (labels.True is not null) sb.Append(',').Append(labels.True[i]);
             sb.Append('\n');

@@ -174,7 +174,7 @@ public sealed class TrainingJob : IDisposable
     {
         if (Method.Evaluation != EvaluationKind.Classification) return;
         var predictions = Method.PredictTrainingSet(Train, cancellation);
-        LabelIssues = LabelIssueReport.Find(Labels, predictions.Probabilities, Manifest.Training.Seed);
+        LabelIssues = LabelIssueReport.Find(Labels, predictions.Probabilities, seed: Manifest.Training.Seed);
         LabelIssueReport.Write(folder.Path, LabelIssues, Labels, Train.ClassNames, Train.ItemPaths,
             Excluded.Length == 0 ? null : SampleExclusion.Kept(AllLabels.Count, Excluded));
     }
