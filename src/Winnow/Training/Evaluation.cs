@@ -102,14 +102,15 @@ public static class Evaluation
             using var _ = no_grad();
             while (true)
             {
-                HostBatch batch;
-                lock (gate)
-                {
-                    if (failure is not null || !source.MoveNext()) return;
-                    batch = source.Current;
-                }
                 try
                 {
+                    HostBatch batch;
+                    lock (gate)
+                    {
+                        // MoveNext throws when the run is cancelled or a batch cannot be made: kept as the failure below.
+                        if (failure is not null || !source.MoveNext()) return;
+                        batch = source.Current;
+                    }
                     using var scope = NewDisposeScope();
                     var x = batch.MovePixelsToTensor();
                     results[batch.Indices[0] / batchSize] = map(x).to(ScalarType.Float32).contiguous().DetachFromDisposeScope();
