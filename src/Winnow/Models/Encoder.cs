@@ -117,7 +117,8 @@ public sealed class Classifier : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// Run convolutions on channels-last (NHWC) tensors, which oneDNN computes 10 to 30% faster on this class of CPU.
+    /// Run convolutions on channels-last (NHWC) tensors, which oneDNN computes faster than NCHW for Winnow's encoders
+    /// (docs/throughput.md). WINNOW_CHANNELS_LAST=0 turns it off.
     /// TorchSharp has no memory-format API, so inputs and weights get NHWC strides by permute-contiguous-permute.
     /// Read when layers are built: set it before creating a model.
     /// </summary>

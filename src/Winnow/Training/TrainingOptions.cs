@@ -59,7 +59,7 @@ public sealed record LearningRateSchedule
 /// </summary>
 public sealed record TrainingOptions
 {
-    /// <summary>Training epochs (10 keeps the default Fashion-MNIST run near 11 minutes on 2 cores).</summary>
+    /// <summary>Training epochs (10; the main job, scripts/quickstart.sh, asks for 4).</summary>
     public int Epochs { get; init; } = 10;
 
     /// <summary>Images per step.</summary>
