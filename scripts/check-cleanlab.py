@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference check, not part of Winnow: runs cleanlab's find_label_issues (default: prune_by_noise_rate) on the same
+"""Reference check, not part of Winnow (for runs trained without --exclude): runs cleanlab's find_label_issues (default: prune_by_noise_rate) on the same
 predicted probabilities that Winnow's confident learning used, and compares the flagged counts and sets.
 
 Needs a cleanlab source checkout (its `cleanlab` package folder) and Debian's python3-sklearn, python3-pandas,
@@ -37,12 +37,14 @@ if len(probs) != len(labels):
 flags = find_label_issues(labels, probs)
 joint = estimate_joint(labels, probs)
 estimate = json.load(open(os.path.join(a.issues, "noise_estimate.json")))
-winnow = next(m for m in estimate["measures"] if m["detector"] == "confident-learning")
+winnow = next((m for m in estimate["measures"] if m["detector"] == "confident-learning"), None)
+if winnow is None:
+    sys.exit(f"{a.issues}/noise_estimate.json has no confident-learning measures (were the true labels known?)")
 cl_count, w_count = int(flags.sum()), int(winnow["flagged_count"])
 wrong = labels != truth
 tp = int((flags & wrong).sum())
-print(f"cleanlab find_label_issues (prune_by_noise_rate): {cl_count} flagged, precision {tp / max(cl_count, 1):.3f}, recall {tp / wrong.sum():.3f}; "
+print(f"cleanlab find_label_issues (prune_by_noise_rate): {cl_count} flagged, precision {tp / max(cl_count, 1):.3f}, recall {tp / max(wrong.sum(), 1):.3f}; "
       f"estimated noise {100 * (1 - np.trace(joint)):.1f}%")
-print(f"winnow confident-learning:                        {w_count} flagged, precision {winnow['precision']:.3f}, recall {winnow['recall']:.3f}; "
+print(f"winnow confident-learning:                        {w_count} flagged, precision {float(winnow['precision']):.3f}, recall {float(winnow['recall']):.3f}; "
       f"estimated noise {100 * estimate['confident_joint_noise_rate']:.1f}%")
-print(f"flagged count differs by {100 * abs(cl_count - w_count) / cl_count:.2f}%")
+print(f"flagged count differs by {100 * abs(cl_count - w_count) / max(cl_count, 1):.2f}%")

@@ -21,7 +21,7 @@ dotnet publish src/Winnow.Cli -c Release -o artifacts/winnow --nologo -v quiet -
 defaults=()
 for pair in "--noise symmetric" "--noise-rate 0.4" "--epochs 4"; do
   name=${pair%% *}
-  [[ " $* " == *" $name "* ]] || defaults+=($pair)
+  [[ " $* " == *" $name "* || " $* " == *" $name="* ]] || defaults+=($pair)
 done
-echo "== training: winnow train ${defaults[*]} $*"
-exec dotnet artifacts/winnow/Winnow.Cli.dll train "${defaults[@]}" "$@"
+echo "== training: winnow train ${defaults[*]:-} $*"
+exec dotnet artifacts/winnow/Winnow.Cli.dll train ${defaults[@]+"${defaults[@]}"} "$@"

@@ -107,6 +107,7 @@ internal static class Commands
             var res = TrainingConsole.Run("train", p => job.Run(folder2, p, ct));
             TrainingConsole.PrintSummary(res.Summary, folder2.Path);
             if (job.LabelIssues is { } issues) LabelIssueConsole.Print(issues, folder2.Path);
+            if (job.LabelIssueError is { } why) Console.Error.WriteLine($"winnow: warning: no label issues written ({why}); try 'winnow issues --run {folder2.Path}'");
             return 0;
         }));
         return cmd;
@@ -203,6 +204,7 @@ internal static class Commands
         resumed.Dispose();
         TrainingConsole.PrintSummary(result.Summary, folder.Path, knn ? "kNN" : "test");
         if (resumed.LabelIssues is { } issues) LabelIssueConsole.Print(issues, folder.Path);
+        if (resumed.LabelIssueError is { } why) Console.Error.WriteLine($"winnow: warning: no label issues written ({why}); try 'winnow issues --run {folder.Path}'");
         return 0;
     }
 
@@ -499,7 +501,7 @@ internal static class Commands
             }
             double fp32 = ThroughputBenchmark.ImagesPerSecond(o, ct);
             Print(Precision.Float32, fp32);
-            string? skipped = PrecisionSelector.HopelessBFloat16(cpu);
+            string? skipped = PrecisionSelector.HopelessBFloat16(cpu) ?? PrecisionSelector.WrongBFloat16(ThroughputBenchmark.BFloat16Deviation(o));
             double? bf16 = skipped is null ? ThroughputBenchmark.ImagesPerSecond(o with { Precision = Precision.BFloat16 }, ct) : null;
             if (bf16 is { } b) Print(Precision.BFloat16, b);
             Console.WriteLine("auto picks " + PrecisionSelector.Decide(fp32, bf16, skipped, step, cpu.Description).Summary);

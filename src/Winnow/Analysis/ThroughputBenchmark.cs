@@ -98,7 +98,15 @@ public static class ThroughputBenchmark
             }
             using var net = ModelFactory.CreateClassifier(o.Model, o.Channels, 10);
             net.Precision = p;
-            net.train();
+            if (o.Step == BenchmarkStep.Inference)
+            {
+                // Eval mode, as inference runs (batch norms folded into the convolutions), with running statistics
+                // from a few batches so that the fold is not the identity.
+                net.train();
+                for (int i = 0; i < 3; i++) net.forward(x);
+                net.eval();
+            }
+            else net.train();
             return net.forward(x);
         }
         var fp32 = Forward(Precision.Float32);
@@ -122,7 +130,8 @@ public static class ThroughputBenchmark
         using var a = randn(n, n);
         using var b = randn(n, n);
         // The same product as a convolution: n input channels at n/32 × 32 positions, n output channels, 1×1 kernel.
-        using var image = randn(1, n, n / 32, 32).permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+        using var scope = NewDisposeScope();
+        var image = randn(1, n, n / 32, 32).permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
         using var kernel = randn(n, n, 1, 1);
         double Best(Func<Tensor> product)
         {

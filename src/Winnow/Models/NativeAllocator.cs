@@ -12,7 +12,7 @@ namespace Winnow.Models;
 /// </summary>
 public static partial class NativeAllocator
 {
-    private const int TrimThreshold = -1, TopPad = -2, MmapThreshold = -3;
+    private const int TrimThreshold = -1, TopPad = -2, MmapThreshold = -3, MmapMax = -4;
     private static readonly Lazy<bool> applied = new(Apply);
 
     /// <summary>
@@ -28,8 +28,11 @@ public static partial class NativeAllocator
             return false;
         try
         {
-            // 1 GiB: above any activation of the models Winnow trains on a CPU.
-            return mallopt(MmapThreshold, 1 << 30) == 1 & mallopt(TrimThreshold, 1 << 30) == 1 & mallopt(TopPad, 64 << 20) == 1;
+            // 1 GiB: above any activation of the models Winnow trains on a CPU. A glibc that caps the threshold (at 32 MiB
+            // on 64-bit in some versions) refuses it; then mmap is turned off altogether, so that the fixed threshold of
+            // 128 KiB that the next two settings would otherwise leave behind never applies.
+            bool threshold = mallopt(MmapThreshold, 1 << 30) == 1 || mallopt(MmapMax, 0) == 1;
+            return threshold & mallopt(TrimThreshold, 1 << 30) == 1 & mallopt(TopPad, 64 << 20) == 1;
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {

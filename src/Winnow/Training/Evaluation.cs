@@ -92,13 +92,22 @@ public static class Evaluation
     {
         var order = Enumerable.Range(0, dataset.Count).ToArray();
         var results = new Tensor?[(dataset.Count + batchSize - 1) / batchSize];
-        int workers = Math.Max(1, Math.Min(get_num_threads(), results.Length));
+        // One worker per torch thread, at most 8: each holds a batch's activations.
+        int workers = Math.Max(1, Math.Min(Math.Min(get_num_threads(), 8), results.Length));
         using var source = BatchStream.Create(dataset, dataset.Labels, order, batchSize, NormalizeOnly.Instance, 0, cancellation: cancellation).GetEnumerator();
         var gate = new object();
         Exception? failure = null;
         void Work(int threads)
         {
-            set_num_threads(threads);
+            try
+            {
+                set_num_threads(threads);
+            }
+            catch (Exception e)
+            {
+                lock (gate) failure ??= e;
+                return;
+            }
             using var _ = no_grad();
             while (true)
             {

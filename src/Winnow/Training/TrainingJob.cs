@@ -173,11 +173,23 @@ public sealed class TrainingJob : IDisposable
     private void FindLabelIssues(RunFolder folder, CancellationToken cancellation)
     {
         if (Method.Evaluation != EvaluationKind.Classification) return;
-        var predictions = Method.PredictTrainingSet(Train, cancellation);
-        LabelIssues = LabelIssueReport.Find(Labels, predictions.Probabilities, seed: Manifest.Training.Seed);
-        LabelIssueReport.Write(folder.Path, LabelIssues, Labels, Train.ClassNames, Train.ItemPaths,
-            Excluded.Length == 0 ? null : SampleExclusion.Kept(AllLabels.Count, Excluded));
+        try
+        {
+            var predictions = Method.PredictTrainingSet(Train, cancellation);
+            LabelIssues = LabelIssueReport.Find(Labels, predictions.Probabilities, seed: Manifest.Training.Seed);
+            LabelIssueReport.Write(folder.Path, LabelIssues, Labels, Train.ClassNames, Train.ItemPaths,
+                Excluded.Length == 0 ? null : SampleExclusion.Kept(AllLabels.Count, Excluded));
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
+        {
+            // The run itself finished and is saved; 'winnow issues --run' can try again.
+            LabelIssues = null;
+            LabelIssueError = e.Message;
+        }
     }
+
+    /// <summary>Why the label issues of a finished run could not be found, if they could not; null otherwise.</summary>
+    public string? LabelIssueError { get; private set; }
 
     /// <summary>Continues the run in <paramref name="folder"/> from its last checkpoint (or starts it if none was written).</summary>
     public static (TrainingJob Job, TrainingResult Result) Resume(RunFolder folder, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
@@ -187,7 +199,7 @@ public sealed class TrainingJob : IDisposable
         if (manifest.ExcludeFile is not null && File.Exists(folder.ExcludedSamplesFile)) manifest = manifest with { ExcludeFile = folder.ExcludedSamplesFile };
         var job = Prepare(manifest, File.Exists(folder.NoisyLabelsFile) ? train => NoisyLabelSet.Load(folder.NoisyLabelsFile, train.Count, train.ClassCount) : null);
         using var checkpoint = File.Exists(folder.LastCheckpoint) ? Checkpoint.Load(folder.LastCheckpoint) : null;
-        var result = new TrainingLoop(manifest.Training).Run(job.Method, job.Train, job.Labels, job.Test, folder, checkpoint, progress, cancellation);
+        var result = new TrainingLoop(job.Manifest.Training).Run(job.Method, job.Train, job.Labels, job.Test, folder, checkpoint, progress, cancellation);
         job.FindLabelIssues(folder, cancellation);
         return (job, result);
     }
