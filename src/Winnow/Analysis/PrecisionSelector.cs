@@ -58,8 +58,14 @@ public static class PrecisionSelector
     /// <summary>bfloat16 is chosen only when it is at least this many times faster than float32 (5%).</summary>
     public const double BFloat16Margin = 1.05;
 
-    /// <summary>Timed steps per precision (after two warm-up steps).</summary>
+    /// <summary>Timed steps per precision and round (after two warm-up steps).</summary>
     public const int MeasuredSteps = 4;
+
+    /// <summary>
+    /// Rounds of measurement, fp32 and bf16 alternating; each precision keeps its best round, so that one slow round
+    /// (a first bf16 primitive, another process) does not decide.
+    /// </summary>
+    public const int MeasuredRounds = 2;
 
     /// <summary>"fp32", "bf16" or "auto", as the CLI spells them.</summary>
     public static string Name(Precision p) => p switch { Precision.BFloat16 => "bf16", Precision.Auto => "auto", _ => "fp32" };
@@ -108,7 +114,7 @@ public static class PrecisionSelector
 
     /// <summary>
     /// Settles the precision of a run: an explicit <paramref name="requested"/> precision is kept as given;
-    /// <see cref="Precision.Auto"/> times <see cref="MeasuredSteps"/> steps of <paramref name="model"/> (its
+    /// <see cref="Precision.Auto"/> times <see cref="MeasuredRounds"/> × <see cref="MeasuredSteps"/> steps of <paramref name="model"/> (its
     /// <see cref="ThroughputOptions.Step"/>, batch and input shape) in float32 and, unless it is hopeless on this CPU or
     /// its results are wrong there (<see cref="WrongBFloat16"/>), in bfloat16, and keeps the faster.
     /// </summary>
@@ -118,9 +124,14 @@ public static class PrecisionSelector
         if (requested != Precision.Auto)
             return new PrecisionChoice { Requested = requested, Chosen = requested, Cpu = cpu.Description };
         var timed = model with { Steps = MeasuredSteps };
-        double fp32 = ThroughputBenchmark.ImagesPerSecond(timed with { Precision = Precision.Float32 }, cancellation);
         string? skipped = HopelessBFloat16(cpu) ?? WrongBFloat16(ThroughputBenchmark.BFloat16Deviation(model));
-        double? bf16 = skipped is null ? ThroughputBenchmark.ImagesPerSecond(timed with { Precision = Precision.BFloat16 }, cancellation) : null;
+        double fp32 = 0;
+        double? bf16 = null;
+        for (int round = 0; round < MeasuredRounds; round++)
+        {
+            fp32 = Math.Max(fp32, ThroughputBenchmark.ImagesPerSecond(timed with { Precision = Precision.Float32 }, cancellation));
+            if (skipped is null) bf16 = Math.Max(bf16 ?? 0, ThroughputBenchmark.ImagesPerSecond(timed with { Precision = Precision.BFloat16 }, cancellation));
+        }
         return Decide(fp32, bf16, skipped, model.Step, cpu.Description);
     }
 }
