@@ -106,8 +106,7 @@ internal static class Commands
             var folder2 = new RunFolder(outPath);
             var res = TrainingConsole.Run("train", p => job.Run(folder2, p, ct));
             TrainingConsole.PrintSummary(res.Summary, folder2.Path);
-            if (job.LabelIssues is { } issues) LabelIssueConsole.Print(issues, folder2.Path);
-            if (job.LabelIssueError is { } why) Console.Error.WriteLine($"winnow: warning: no label issues written ({why}); try 'winnow issues --run {folder2.Path}'");
+            LabelIssueConsole.PrintFor(job, folder2.Path);
             return 0;
         }));
         return cmd;
@@ -120,6 +119,14 @@ internal static class Commands
         PrecisionSelector.Resolve(TrainingLoopOptions.ParsePrecision(r.GetValue(precision)),
             new ThroughputOptions(model, Evaluation.DefaultBatchSize, images.Channels, images.Width, Threads: Environment.ProcessorCount, Step: BenchmarkStep.Inference, Height: images.Height),
             cancellation: ct);
+
+    /// <summary>Features of an encoder in eval mode, without gradients, computed in <paramref name="precision"/>, as float32.</summary>
+    private static Func<Tensor, Tensor> FeaturesOf(Models.Encoder net, Precision precision) => x =>
+    {
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        return net.forward(Classifier.PrepareInput(x, precision)).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    };
 
     /// <summary>--model as given; without it, the architecture of the --encoder checkpoint's run, else the default.</summary>
     private static string ChooseModel(ParseResult r, Option<string> model, string? encoderPath)
@@ -203,8 +210,7 @@ internal static class Commands
         var (resumed, result) = TrainingConsole.Run(knn ? "pretrain" : "train", p => TrainingJob.Resume(folder, p, ct));
         resumed.Dispose();
         TrainingConsole.PrintSummary(result.Summary, folder.Path, knn ? "kNN" : "test");
-        if (resumed.LabelIssues is { } issues) LabelIssueConsole.Print(issues, folder.Path);
-        if (resumed.LabelIssueError is { } why) Console.Error.WriteLine($"winnow: warning: no label issues written ({why}); try 'winnow issues --run {folder.Path}'");
+        LabelIssueConsole.PrintFor(resumed, folder.Path);
         return 0;
     }
 
@@ -223,23 +229,14 @@ internal static class Commands
         cmd.SetAction((r, ct) => CliErrors.Run(() =>
         {
             string path = r.GetValue(encoder)!;
-            string model = EncoderCheckpoint.ArchitectureOf(path) ?? throw new DataFormatException(path, "no options.json beside the checkpoint says which architecture it is");
             var spec = data.Read(r);
             var train = spec.LoadTrain();
             var test = spec.LoadTest(train);
-            using var net = ModelFactory.CreateEncoder(model, train.Channels);
-            EncoderCheckpoint.LoadInto(net, path);
-            net.eval();
+            using var net = EncoderCheckpoint.Load(path, train.Channels);
+            string model = net.Architecture;
             var choice = InferencePrecision(r, precision, model, train, ct);
-            var prec = choice.Chosen;
             Console.WriteLine($"features in {choice.Summary}; CPU: {choice.Cpu}");
-            Tensor Features(Tensor x)
-            {
-                using var _ = no_grad();
-                using var scope = NewDisposeScope();
-                return net.forward(Classifier.PrepareInput(x, prec)).to(ScalarType.Float32).MoveToOuterDisposeScope();
-            }
-            var result = LinearProbe.Run(Features, train, test, new LinearProbeOptions { Epochs = r.GetValue(epochs), LearningRate = r.GetValue(lr) }, cancellation: ct);
+            var result = LinearProbe.Run(FeaturesOf(net, choice.Chosen), train, test, new LinearProbeOptions { Epochs = r.GetValue(epochs), LearningRate = r.GetValue(lr) }, cancellation: ct);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{train.Name} -> {test.Name}, {model} encoder from {path}: linear probe {100 * result.LinearAccuracy:F2}%, kNN (k=200) {100 * result.KnnAccuracy:F2}% ({result.Seconds:F0} s)"));
             return 0;
@@ -304,17 +301,10 @@ internal static class Commands
             float[]? distribution = null;
             if (encoderPath is not null)
             {
-                string model = EncoderCheckpoint.ArchitectureOf(encoderPath) ?? throw new DataFormatException(encoderPath, "no options.json beside the checkpoint says which architecture it is");
-                using var net = ModelFactory.CreateEncoder(model, train.Channels);
-                EncoderCheckpoint.LoadInto(net, encoderPath);
-                net.eval();
+                using var net = EncoderCheckpoint.Load(encoderPath, train.Channels);
+                string model = net.Architecture;
                 var choice = InferencePrecision(r, precision, model, train, ct);
-                Tensor Features(Tensor x)
-                {
-                    using var scope = NewDisposeScope();
-                    return net.forward(Classifier.PrepareInput(x, choice.Chosen)).to(ScalarType.Float32).MoveToOuterDisposeScope();
-                }
-                using var features = Evaluation.FeatureMatrix(Features, train, cancellation: ct);
+                using var features = Evaluation.FeatureMatrix(FeaturesOf(net, choice.Chosen), train, cancellation: ct);
                 distribution = KnnLabelAgreement.NeighbourLabelDistribution(features, labels.Noisy, labels.ClassCount, r.GetValue(neighbours), ct);
                 Console.WriteLine($"{model} encoder from {encoderPath}: {features.shape[1]} features, {r.GetValue(neighbours)} neighbours, inference in {choice.Summary}");
             }
@@ -440,11 +430,11 @@ internal static class Commands
             var ci = CultureInfo.InvariantCulture;
             var sb = new StringBuilder("index,");
             if (images.ItemPaths is not null) sb.Append("path,");
-            sb.Append("label,predicted,").AppendJoin(',', images.ClassNames.Select(n => "p_" + CsvCell(n))).Append('\n');
+            sb.Append("label,predicted,").AppendJoin(',', images.ClassNames.Select(n => "p_" + CsvField.Escape(n))).Append('\n');
             for (int i = 0; i < images.Count; i++)
             {
                 sb.Append(i).Append(',');
-                if (images.ItemPaths is not null) sb.Append(CsvCell(images.ItemPaths[i])).Append(',');
+                if (images.ItemPaths is not null) sb.Append(CsvField.Escape(images.ItemPaths[i])).Append(',');
                 sb.Append(images.Labels[i]).Append(',').Append(pred.Predicted[i]);
                 for (int c = 0; c < images.ClassCount; c++) sb.Append(',').Append(pred.Probabilities[i * images.ClassCount + c].ToString("G6", ci));
                 sb.Append('\n');
@@ -455,8 +445,6 @@ internal static class Commands
         }));
         return cmd;
     }
-
-    private static string CsvCell(string s) => s.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
 
     public static Command Bench()
     {
@@ -499,12 +487,11 @@ internal static class Commands
                 Print(requested, ThroughputBenchmark.ImagesPerSecond(o with { Precision = requested }, ct));
                 return 0;
             }
-            double fp32 = ThroughputBenchmark.ImagesPerSecond(o, ct);
-            Print(Precision.Float32, fp32);
-            string? skipped = PrecisionSelector.HopelessBFloat16(cpu) ?? PrecisionSelector.WrongBFloat16(ThroughputBenchmark.BFloat16Deviation(o));
-            double? bf16 = skipped is null ? ThroughputBenchmark.ImagesPerSecond(o with { Precision = Precision.BFloat16 }, ct) : null;
-            if (bf16 is { } b) Print(Precision.BFloat16, b);
-            Console.WriteLine("auto picks " + PrecisionSelector.Decide(fp32, bf16, skipped, step, cpu.Description).Summary);
+            // The same measurement and decision as a run's --precision auto, with this command's step count.
+            var choice = PrecisionSelector.Resolve(Precision.Auto, o, cpu, ct, o.Steps);
+            Print(Precision.Float32, choice.Float32ImagesPerSecond!.Value);
+            if (choice.BFloat16ImagesPerSecond is { } b) Print(Precision.BFloat16, b);
+            Console.WriteLine("auto picks " + choice.Summary);
             return 0;
         }));
         return cmd;
@@ -549,6 +536,13 @@ internal static class CliErrors
 /// <summary>Prints what the label-issue detectors found.</summary>
 internal static class LabelIssueConsole
 {
+    /// <summary>What a finished training job found about its labels, or why it found nothing.</summary>
+    public static void PrintFor(TrainingJob job, string folder)
+    {
+        if (job.LabelIssues is { } issues) Print(issues, folder);
+        if (job.LabelIssueError is { } why) Console.Error.WriteLine($"winnow: warning: no label issues written ({why}); try 'winnow issues --run {folder}'");
+    }
+
     public static void Print(LabelIssueFindings f, string folder)
     {
         var ci = CultureInfo.InvariantCulture;

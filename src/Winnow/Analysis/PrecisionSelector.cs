@@ -118,12 +118,18 @@ public static class PrecisionSelector
     /// <see cref="ThroughputOptions.Step"/>, batch and input shape) in float32 and, unless it is hopeless on this CPU or
     /// its results are wrong there (<see cref="WrongBFloat16"/>), in bfloat16, and keeps the faster.
     /// </summary>
-    public static PrecisionChoice Resolve(Precision requested, ThroughputOptions model, CpuInfo? cpu = null, CancellationToken cancellation = default)
+    /// <param name="requested">Auto, or an explicit precision.</param>
+    /// <param name="model">The model, batch, input shape, threads and step to time.</param>
+    /// <param name="cpu">The processor (default: this machine's).</param>
+    /// <param name="cancellation">Cancels the measurement.</param>
+    /// <param name="steps">Timed steps per precision and round.</param>
+    public static PrecisionChoice Resolve(Precision requested, ThroughputOptions model, CpuInfo? cpu = null, CancellationToken cancellation = default,
+        int steps = MeasuredSteps)
     {
         cpu ??= CpuInfo.Current;
         if (requested != Precision.Auto)
             return new PrecisionChoice { Requested = requested, Chosen = requested, Cpu = cpu.Description };
-        var timed = model with { Steps = MeasuredSteps };
+        var timed = model with { Steps = steps };
         string? skipped = HopelessBFloat16(cpu) ?? WrongBFloat16(ThroughputBenchmark.BFloat16Deviation(model));
         double fp32 = 0;
         double? bf16 = null;

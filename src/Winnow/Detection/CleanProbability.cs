@@ -7,6 +7,16 @@ namespace Winnow.Detection;
 /// </summary>
 public static class CleanProbability
 {
+    /// <summary>Per-sample cross-entropy −log p(label) from row-major predicted probabilities (p clamped at 1e-12).</summary>
+    public static double[] CrossEntropyLosses(int[] labels, float[] probabilities, int classCount)
+    {
+        if (probabilities.LongLength != (long)labels.Length * classCount)
+            throw new ArgumentException($"{probabilities.LongLength} probabilities for {labels.Length} samples of {classCount} classes", nameof(probabilities));
+        var loss = new double[labels.Length];
+        for (int i = 0; i < loss.Length; i++) loss[i] = -Math.Log(Math.Max(probabilities[(long)i * classCount + labels[i]], 1e-12f));
+        return loss;
+    }
+
     /// <summary>Losses rescaled to [0, 1] (all zeros when every loss is the same).</summary>
     public static double[] MinMaxNormalise(IReadOnlyList<double> losses)
     {

@@ -49,9 +49,7 @@ public static class LabelIssueDetectors
     /// </summary>
     public static DetectorResult LossMixture(int[] labels, float[] probabilities, int classCount, int seed = 0)
     {
-        if (probabilities.LongLength != (long)labels.Length * classCount)
-            throw new ArgumentException($"{probabilities.LongLength} probabilities for {labels.Length} samples of {classCount} classes", nameof(probabilities));
-        var losses = labels.Select((l, i) => -Math.Log(Math.Max(probabilities[(long)i * classCount + l], 1e-12f))).ToArray();
+        var losses = CleanProbability.CrossEntropyLosses(labels, probabilities, classCount);
         var (clean, cleanWeight) = CleanProbability.MixtureOfLosses(losses, new GaussianMixtureOptions { Seed = seed });
         return new DetectorResult("loss-mixture", clean, clean.Select(p => p < 0.5).ToArray(), Suggest(probabilities, classCount), 1 - cleanWeight, null);
     }

@@ -95,7 +95,7 @@ public static class LabelIssueReport
         foreach (int i in order)
         {
             sb.Append(sampleIndices is null ? i : sampleIndices[i]).Append(',');
-            if (itemPaths is not null) sb.Append(CsvCell(itemPaths[i])).Append(',');
+            if (itemPaths is not null) sb.Append(CsvField.Escape(itemPaths[i])).Append(',');
             sb.Append(labels.Noisy[i]).Append(',').Append(primary.Suggested[i]).Append(',')
               .Append(primary.Quality[i].ToString("G6", ci)).Append(',').Append(findings.CleanProbability?[i].ToString("G6", ci)).Append(',')
               .Append(primary.Flagged[i] ? "True" : "False");
@@ -118,6 +118,4 @@ public static class LabelIssueReport
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
-
-    private static string CsvCell(string s) => s.IndexOfAny([',', '"', '\n']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
 }

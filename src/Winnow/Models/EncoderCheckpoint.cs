@@ -71,6 +71,29 @@ public static class EncoderCheckpoint
         return true;
     }
 
+    /// <summary>
+    /// A new encoder of the architecture that the checkpoint's run recorded (<see cref="ArchitectureOf"/>), for images
+    /// of <paramref name="inputChannels"/> channels, with the checkpoint's encoder weights (<see cref="LoadInto"/>), in
+    /// eval mode: an encoder to compute features with (probe, kNN label agreement).
+    /// </summary>
+    public static Encoder Load(string checkpointPath, int inputChannels)
+    {
+        string model = ArchitectureOf(checkpointPath)
+            ?? throw new DataFormatException(checkpointPath, "no options.json beside the checkpoint says which architecture it is");
+        var encoder = ModelFactory.CreateEncoder(model, inputChannels);
+        try
+        {
+            LoadInto(encoder, checkpointPath);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
+        encoder.eval();
+        return encoder;
+    }
+
     /// <summary>The architecture recorded in the options.json of the run folder that holds the checkpoint, if there is one.</summary>
     public static string? ArchitectureOf(string checkpointPath)
     {

@@ -1,4 +1,5 @@
 using Winnow.Data;
+using Winnow.Detection;
 using static TorchSharp.torch;
 
 namespace Winnow.Training;
@@ -21,12 +22,7 @@ public sealed record DatasetPredictions(float[] Probabilities, int[] Predicted, 
     }
 
     /// <summary>Per-sample cross-entropy −log p(label), from the stored probabilities.</summary>
-    public double[] Losses(int[] labels)
-    {
-        var loss = new double[Count];
-        for (int i = 0; i < Count; i++) loss[i] = -Math.Log(Math.Max(Probabilities[i * ClassCount + labels[i]], 1e-12f));
-        return loss;
-    }
+    public double[] Losses(int[] labels) => CleanProbability.CrossEntropyLosses(labels, Probabilities, ClassCount);
 }
 
 /// <summary>Runs a model over a dataset in batches.</summary>

@@ -159,7 +159,7 @@ public sealed class TrainingJob : IDisposable
         folder.WriteJson(folder.OptionsFile, Manifest);
         if (Method.Evaluation == EvaluationKind.Classification) AllLabels.Save(folder.NoisyLabelsFile);
         var result = new TrainingLoop(Manifest.Training).Run(Method, Train, Labels, Test, folder, null, progress, cancellation);
-        FindLabelIssues(folder, cancellation);
+        FindLabelIssues(folder, result, cancellation);
         return result;
     }
 
@@ -167,15 +167,15 @@ public sealed class TrainingJob : IDisposable
     public LabelIssueFindings? LabelIssues { get; private set; }
 
     /// <summary>
-    /// Predicts the training set with the final model and writes label_issues.csv and noise_estimate.json into the run
-    /// folder (<see cref="LabelIssueReport"/>).
+    /// Writes label_issues.csv and noise_estimate.json into the run folder (<see cref="LabelIssueReport"/>) from the final
+    /// model's predictions on the training set: the loop's last evaluation of it, or a new pass when there was none.
     /// </summary>
-    private void FindLabelIssues(RunFolder folder, CancellationToken cancellation)
+    private void FindLabelIssues(RunFolder folder, TrainingResult result, CancellationToken cancellation)
     {
         if (Method.Evaluation != EvaluationKind.Classification) return;
         try
         {
-            var predictions = Method.PredictTrainingSet(Train, cancellation);
+            var predictions = result.FinalTrainingSetPredictions ?? Method.PredictTrainingSet(Train, cancellation);
             LabelIssues = LabelIssueReport.Find(Labels, predictions.Probabilities, seed: Manifest.Training.Seed);
             LabelIssueReport.Write(folder.Path, LabelIssues, Labels, Train.ClassNames, Train.ItemPaths,
                 Excluded.Length == 0 ? null : SampleExclusion.Kept(AllLabels.Count, Excluded));
@@ -200,7 +200,7 @@ public sealed class TrainingJob : IDisposable
         var job = Prepare(manifest, File.Exists(folder.NoisyLabelsFile) ? train => NoisyLabelSet.Load(folder.NoisyLabelsFile, train.Count, train.ClassCount) : null);
         using var checkpoint = File.Exists(folder.LastCheckpoint) ? Checkpoint.Load(folder.LastCheckpoint) : null;
         var result = new TrainingLoop(job.Manifest.Training).Run(job.Method, job.Train, job.Labels, job.Test, folder, checkpoint, progress, cancellation);
-        job.FindLabelIssues(folder, cancellation);
+        job.FindLabelIssues(folder, result, cancellation);
         return (job, result);
     }
 

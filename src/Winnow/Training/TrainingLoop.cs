@@ -21,7 +21,11 @@ public sealed record TrainingProgress(int Epoch, int TotalEpochs, int Step, int 
 /// <summary>The result of a run.</summary>
 /// <param name="Epochs">Every epoch's metrics.</param>
 /// <param name="Summary">Best and Last.</param>
-public sealed record TrainingResult(IReadOnlyList<EpochMetrics> Epochs, RunSummary Summary);
+/// <param name="FinalTrainingSetPredictions">
+/// The final model's predictions on the un-augmented training set, as the last epoch's evaluation made them; null when
+/// the loop ran no epoch or did not evaluate the training set.
+/// </param>
+public sealed record TrainingResult(IReadOnlyList<EpochMetrics> Epochs, RunSummary Summary, DatasetPredictions? FinalTrainingSetPredictions = null);
 
 /// <summary>
 /// The one training loop every method shares: per epoch it sets the learning rate, shuffles and augments the
@@ -73,6 +77,7 @@ public sealed class TrainingLoop
         var views = method.TrainViews(augment);
         var mislabeled = Enumerable.Range(0, labels.Count).Where(labels.IsMislabeled).ToArray();
         var isClean = Enumerable.Range(0, labels.Count).Select(i => !labels.IsMislabeled(i)).ToArray();
+        DatasetPredictions? trainPredictions = null;
 
         for (int epoch = startEpoch; epoch < options.Epochs; epoch++)
         {
@@ -134,7 +139,7 @@ public sealed class TrainingLoop
                 row = row with { TestAccuracy = Evaluation.Predict(method.PredictLogits, test, cancellation: cancellation).Accuracy(test.Labels) };
             if (options.EvaluateTrainingSet && method.Evaluation == EvaluationKind.Classification)
             {
-                var trainPred = method.PredictTrainingSet(train, cancellation);
+                var trainPred = trainPredictions = method.PredictTrainingSet(train, cancellation);
                 row = row with
                 {
                     TrainAccuracyNoisy = trainPred.Accuracy(labels.Noisy),
@@ -162,7 +167,7 @@ public sealed class TrainingLoop
         }
         var summary = RunSummary.From(rows, options.LastEpochs);
         output?.WriteJson(output.SummaryFile, summary);
-        return new TrainingResult(rows, summary);
+        return new TrainingResult(rows, summary, trainPredictions);
     }
 
     private static TrainingBatch ToDevice(HostBatch hb) =>
