@@ -103,6 +103,8 @@ public static class BatchStream
         try
         {
             foreach (var batch in queue.GetConsumingEnumerable(cancellation)) yield return batch;
+            // A cancelled producer completes the queue early: the stream must not then look finished.
+            cancellation.ThrowIfCancellationRequested();
             if (failure is not null) throw new WinnowException("preparing a batch failed: " + failure.Message, failure);
         }
         finally

@@ -43,4 +43,16 @@ public class BatchStreamTests
         Array.Fill(pixels, 7f);
         Assert.Equal(copy, t.data<float>().ToArray());
     }
+
+    [Fact]
+    public void ACancelledStreamThrowsInsteadOfEndingEarly()
+    {
+        var data = TestData.Bars(64);
+        var order = Enumerable.Range(0, 64).ToArray();
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        // The producer may complete the queue before the consumer looks at the token: every try must still throw.
+        for (int attempt = 0; attempt < 50; attempt++)
+            Assert.ThrowsAny<OperationCanceledException>(() => BatchStream.Create(data, data.Labels, order, 8, NormalizeOnly.Instance, seed: 0, cancellation: cancelled.Token).Count());
+    }
 }
