@@ -16,7 +16,11 @@ internal static class TrainingConsole
     public static T Run<T>(string title, Func<IProgress<TrainingProgress>, T> work)
     {
         if (!AnsiConsole.Profile.Capabilities.Interactive || Console.IsOutputRedirected)
-            return work(new ImmediateProgress<TrainingProgress>(p => { if (p.Finished is { } m) Console.WriteLine(EpochLine(m, p.TotalEpochs, title)); }));
+            return work(new ImmediateProgress<TrainingProgress>(p =>
+            {
+                if (p.Finished is { } m) Console.WriteLine(EpochLine(m, p.TotalEpochs, title));
+                if (p.Note is { } note) Console.WriteLine(note);
+            }));
         T result = default!;
         AnsiConsole.Progress()
             .AutoClear(true)
@@ -30,6 +34,7 @@ internal static class TrainingConsole
                     if (p.Finished is { } m)
                     {
                         AnsiConsole.WriteLine(EpochLine(m, p.TotalEpochs, title));
+                        if (p.Note is { } note) AnsiConsole.WriteLine(note);
                         task.Value = (double)p.Epoch * p.TotalSteps;
                     }
                     else

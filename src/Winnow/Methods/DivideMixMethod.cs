@@ -23,7 +23,8 @@ public sealed class DivideMixMethod : ITrainingMethod
 {
     private readonly Classifier[] nets;
     private readonly IOptimizer[] optimizers;
-    private readonly DivideMixOptions options;
+    private DivideMixOptions options;
+    private readonly bool fromEncoder;
     private readonly TrainingOptions training;
     private readonly int classCount;
     private readonly List<double[]>[] history = [[], []];
@@ -35,12 +36,21 @@ public sealed class DivideMixMethod : ITrainingMethod
     private readonly TrainingSetLogits?[] trainingLogits = new TrainingSetLogits?[2];
     private Random mixing = new(0);
 
-    /// <summary>Trains two networks; <paramref name="options"/> must be resolved (<see cref="DivideMixOptions.Resolve"/>).</summary>
-    public DivideMixMethod(Classifier net1, Classifier net2, DivideMixOptions options, TrainingOptions training)
+    /// <summary>
+    /// Trains two networks; <paramref name="options"/> must be resolved (<see cref="DivideMixOptions.Resolve"/>), except
+    /// that the rate-dependent values may wait for the noise estimated after warm-up (labels of unknown noise): then the
+    /// first division estimates it (<see cref="NoiseRateEstimate"/>) and fills them as for the synthetic noise that matches it.
+    /// </summary>
+    /// <param name="net1">The first network.</param>
+    /// <param name="net2">The second network.</param>
+    /// <param name="options">The options.</param>
+    /// <param name="training">The loop's options.</param>
+    /// <param name="fromEncoder">Whether the networks start from a pre-trained encoder (resolves α from an estimate).</param>
+    public DivideMixMethod(Classifier net1, Classifier net2, DivideMixOptions options, TrainingOptions training, bool fromEncoder = false)
     {
-        if (options.WarmupEpochs is null || options.LambdaU is null || options.Threshold is null || options.LossHistory is null || options.ConfidencePenalty is null
-            || options.WarmupGradientClip is null)
+        if (options.WarmupEpochs is null || options.ConfidencePenalty is null || options.WarmupGradientClip is null)
             throw new ArgumentException("resolve the DivideMix options first (DivideMixOptions.Resolve)", nameof(options));
+        this.fromEncoder = fromEncoder;
         nets = [net1, net2];
         foreach (var net in nets) net.Precision = training.Precision;
         optimizers = nets.Select(n => OptimizerFactory.Create(n, training)).ToArray();
@@ -53,8 +63,17 @@ public sealed class DivideMixMethod : ITrainingMethod
     /// <inheritdoc/>
     public string Name => "dividemix";
 
-    /// <summary>The resolved options.</summary>
+    /// <summary>The resolved options (the rate-dependent ones null until the noise is estimated, when it must be).</summary>
     public DivideMixOptions Options => options;
+
+    /// <summary>The noise estimated after warm-up, when the options waited for it; null otherwise.</summary>
+    public NoiseRateEstimate? NoiseEstimate { get; private set; }
+
+    /// <inheritdoc/>
+    public MethodSettlement? Settlement => NoiseEstimate is { } estimate
+        ? new MethodSettlement(estimate, options, FormattableString.Invariant(
+            $"dividemix λ_u {options.LambdaU}, τ {options.Threshold}, loss history {options.LossHistory}, α {options.Alpha}, confidence penalty {(options.ConfidencePenalty == true ? "on" : "off")}"))
+        : null;
 
     /// <inheritdoc/>
     public IReadOnlyList<(string Name, nn.Module Network)> Networks => [("net1", nets[0]), ("net2", nets[1])];
@@ -84,6 +103,7 @@ public sealed class DivideMixMethod : ITrainingMethod
 
     private IEnumerable<BatchPlan> CoDividePlans(EpochContext context, IImageTransform standard)
     {
+        if (options.AwaitsNoiseEstimate) EstimateNoise(context);
         // Network k trains on the split of the other network (co-divide).
         Divide(1, context);
         if (options.CoDivide == CoDivideOrder.Simultaneous) Divide(0, context);
@@ -129,6 +149,27 @@ public sealed class DivideMixMethod : ITrainingMethod
         if (!options.ClipThreshold) return tau;
         double lo = probability.Min() + 1e-5, hi = probability.Max() - 1e-5;
         return lo > hi ? tau : Math.Clamp(tau, lo, hi);
+    }
+
+    /// <summary>
+    /// Labels of unknown noise: estimates it from both warmed-up networks' predictions on the training set (the passes
+    /// the first division then reuses) and fills the options that waited for it.
+    /// </summary>
+    private void EstimateNoise(EpochContext context)
+    {
+        var probabilities = Enumerable.Range(0, 2)
+            .Select(net => Evaluation.FromLogits(LogitsOnTrainingSet(net, context.Train, context.Cancellation), classCount).Probabilities).ToArray();
+        Settle(Detection.NoiseRateEstimate.FromPredictions(context.Labels.Noisy, probabilities, classCount, context.Epoch, new GaussianMixtureOptions
+        {
+            MaxIterations = options.MixtureIterations, Tolerance = options.MixtureTolerance, RegCovar = options.MixtureRegCovar,
+            Seed = TrainingLoop.SeedOf(training.Seed, context.Epoch, 450),
+        }));
+    }
+
+    private void Settle(NoiseRateEstimate estimate)
+    {
+        NoiseEstimate = estimate;
+        options = options.ResolveFromEstimate(estimate, fromEncoder);
     }
 
     /// <summary>
@@ -377,6 +418,8 @@ public sealed class DivideMixMethod : ITrainingMethod
                 yield return ($"loss_history.{net}.{h}", tensor(history[net][h]));
             if (heldLabeledSize[net] is { } size) yield return ($"held_labeled_size.{net}", tensor(new long[] { size }));
         }
+        if (NoiseEstimate is { } e)
+            yield return ("noise_estimate", tensor(new[] { e.WrongFraction, e.ConfidentJointWrongFraction, e.OffDiagonalConcentration, (double)e.Structure, e.NominalRate, e.ClassCount, e.AfterEpoch }));
     }
 
     /// <inheritdoc/>
@@ -388,6 +431,13 @@ public sealed class DivideMixMethod : ITrainingMethod
             history[net].Clear();
             for (int h = 0; state.TryGetValue($"loss_history.{net}.{h}", out var t); h++) history[net].Add(t.data<double>().ToArray());
             heldLabeledSize[net] = state.TryGetValue($"held_labeled_size.{net}", out var size) ? (int)size.data<long>()[0] : null;
+        }
+        // The estimate made before the checkpoint settles the waiting options as it did then.
+        if (state.TryGetValue("noise_estimate", out var saved) && saved.data<double>().ToArray() is [var wrong, var joint, var concentration, var structure, var nominal, var k, var after])
+        {
+            var estimate = new NoiseRateEstimate(wrong, joint, concentration, (NoiseKind)(int)structure, nominal, (int)k, (int)after);
+            if (options.AwaitsNoiseEstimate) Settle(estimate);
+            else NoiseEstimate = estimate;
         }
     }
 

@@ -88,26 +88,48 @@ public sealed record DivideMixOptions
     /// <summary>The mixture's reg_covar (5e-4).</summary>
     public double MixtureRegCovar { get; init; } = 5e-4;
 
-    /// <summary>Fills every per-setting value left null, from the noise and whether an encoder starts the networks.</summary>
-    public DivideMixOptions Resolve(NoiseSpec noise, bool fromEncoder)
+    /// <summary>
+    /// Fills every per-setting value left null, from the noise and whether an encoder starts the networks. With
+    /// <paramref name="noise"/> null (labels from the user, rate unknown) only the values that warm-up uses are filled
+    /// (the confidence penalty off, as for symmetric noise); the rate-dependent ones (λ_u, τ, loss history, α) stay null
+    /// until <see cref="ResolveFromEstimate"/> fills them from the noise estimated after warm-up.
+    /// </summary>
+    public DivideMixOptions Resolve(NoiseSpec? noise, bool fromEncoder)
     {
+        var warmup = this with
+        {
+            WarmupEpochs = WarmupEpochs ?? (fromEncoder ? 5 : 10),
+            ConfidencePenalty = ConfidencePenalty ?? noise?.Kind == NoiseKind.Asymmetric,
+            WarmupGradientClip = WarmupGradientClip ?? (fromEncoder ? 1.0 : 0),
+        };
+        if (noise is null)
+        {
+            warmup.Validate();
+            return warmup;
+        }
         bool asymmetric = noise.Kind == NoiseKind.Asymmetric;
         double rate = noise.Kind == NoiseKind.None ? 0 : noise.Rate;
         double lambdaU = asymmetric ? 0 : rate switch { < 0.35 => 0, < 0.85 => 25, _ => 50 };
         bool extremeSymmetric = !asymmetric && rate >= 0.9;
-        var resolved = this with
+        var resolved = warmup with
         {
-            WarmupEpochs = WarmupEpochs ?? (fromEncoder ? 5 : 10),
             LambdaU = LambdaU ?? lambdaU,
             Threshold = Threshold ?? (extremeSymmetric ? 0.6 : 0.5),
             LossHistory = LossHistory ?? (rate >= 0.9 ? 5 : 1),
-            ConfidencePenalty = ConfidencePenalty ?? asymmetric,
-            WarmupGradientClip = WarmupGradientClip ?? (fromEncoder ? 1.0 : 0),
             Alpha = Alpha ?? (fromEncoder && !extremeSymmetric ? 0.01 : 4),
         };
         resolved.Validate();
         return resolved;
     }
+
+    /// <summary>
+    /// Fills the rate-dependent values still null from a noise estimate (<see cref="Detection.NoiseRateEstimate"/>), as
+    /// <see cref="Resolve"/> would from the synthetic noise that matches it. Values already set are kept.
+    /// </summary>
+    public DivideMixOptions ResolveFromEstimate(Detection.NoiseRateEstimate estimate, bool fromEncoder) => Resolve(estimate.AsNoiseSpec(), fromEncoder);
+
+    /// <summary>Whether a rate-dependent value is still null: the run waits for the noise estimated after warm-up.</summary>
+    public bool AwaitsNoiseEstimate => LambdaU is null || Threshold is null || LossHistory is null || Alpha is null;
 
     /// <summary>Throws a <see cref="WinnowException"/> naming the first value out of its range.</summary>
     private void Validate()
@@ -117,12 +139,12 @@ public sealed record DivideMixOptions
             if (!ok) throw new WinnowException("dividemix: " + message);
         }
         Require(WarmupEpochs >= 0, $"warm-up epochs must be non-negative, got {WarmupEpochs}");
-        Require(LambdaU >= 0, $"lambda-u must be non-negative, got {LambdaU}");
-        Require(Threshold is >= 0 and <= 1, $"p-threshold must be in [0, 1], got {Threshold}");
-        Require(LossHistory >= 1, $"loss-history must be at least 1, got {LossHistory}");
+        Require(LambdaU is null or >= 0, $"lambda-u must be non-negative, got {LambdaU}");
+        Require(Threshold is null or (>= 0 and <= 1), $"p-threshold must be in [0, 1], got {Threshold}");
+        Require(LossHistory is null or >= 1, $"loss-history must be at least 1, got {LossHistory}");
         Require(WarmupGradientClip >= 0, $"warm-up gradient clip must be non-negative (0 = off), got {WarmupGradientClip}");
         Require(SharpenTemperature > 0, $"sharpen temperature must be positive, got {SharpenTemperature}");
-        Require(Alpha > 0, $"mix-alpha must be positive, got {Alpha}");
+        Require(Alpha is null or > 0, $"mix-alpha must be positive, got {Alpha}");
         Require(RampUpEpochs >= 1, $"ramp epochs must be at least 1, got {RampUpEpochs}");
         Require(LabeledBatchSize >= 2, $"labeled batch size must be at least 2, got {LabeledBatchSize}");
         Require(MixtureIterations >= 1, $"gmm-iterations must be at least 1, got {MixtureIterations}");

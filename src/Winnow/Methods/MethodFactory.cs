@@ -69,8 +69,8 @@ public static class MethodFactory
             throw new WinnowException("--encoder-mode fixed needs a pre-trained encoder (--encoder PATH); a frozen random encoder learns nothing");
         if (manifest.Method == "dividemix")
         {
-            var options = (manifest.DivideMix ?? new DivideMixOptions()).Resolve(manifest.Noise, manifest.Encoder is not null);
-            return new DivideMixMethod(NewClassifier(), NewClassifier(), options, manifest.Training);
+            var options = (manifest.DivideMix ?? new DivideMixOptions()).Resolve(manifest.KnownNoise(), manifest.Encoder is not null);
+            return new DivideMixMethod(NewClassifier(), NewClassifier(), options, manifest.Training, manifest.Encoder is not null);
         }
         var encoder = ModelFactory.CreateEncoder(manifest.Model, inputChannels);
         var network = new Classifier(encoder, classCount, standardizeFeatures: manifest.EncoderMode == EncoderMode.Fixed);

@@ -137,6 +137,18 @@ public interface ITrainingMethod : IDisposable
     /// <summary>Extra tensors the method must keep across a resume (targets, histories).</summary>
     IEnumerable<(string Name, Tensor Value)> ExtraState() => [];
 
+    /// <summary>
+    /// What the method settled during the run from what it measured (DivideMix: its rate-dependent options from the
+    /// noise estimated after warm-up, for labels of unknown noise); null until then, or when it settles nothing.
+    /// </summary>
+    MethodSettlement? Settlement => null;
+
     /// <summary>Restores what <see cref="ExtraState"/> wrote.</summary>
     void LoadExtraState(IReadOnlyDictionary<string, Tensor> state) { }
 }
+
+/// <summary>Options a method resolved during a run from a noise estimate.</summary>
+/// <param name="Estimate">The estimate.</param>
+/// <param name="ResolvedOptions">The method's options record, with the values the estimate chose.</param>
+/// <param name="Summary">The chosen values, for people (one clause).</param>
+public sealed record MethodSettlement(Detection.NoiseRateEstimate Estimate, object ResolvedOptions, string Summary);

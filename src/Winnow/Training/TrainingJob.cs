@@ -80,6 +80,20 @@ public sealed record RunManifest
 
     /// <summary>Channels, height and width of the images (filled in when the run starts).</summary>
     public int[]? InputShape { get; init; }
+
+    /// <summary>
+    /// The noise a method estimated during the run because nobody gave the labels' rate (<see cref="KnownNoise"/>), and
+    /// from which it resolved its per-setting values (recorded in its options above); null otherwise.
+    /// </summary>
+    public NoiseRateEstimate? NoiseEstimate { get; init; }
+
+    /// <summary>
+    /// The noise that per-setting defaults resolve from: the synthetic noise when the run makes it (or a noise kind and
+    /// rate were given with a noisy-label file), the clean labels of a built-in dataset; null when the labels are the
+    /// user's (a label file, a noisy-label file without a rate, an image folder) and their noise is unknown.
+    /// </summary>
+    public NoiseSpec? KnownNoise() =>
+        Noise.Kind != NoiseKind.None || (Dataset.LabelFile is null && Noise.File is null && Dataset.Kind != DatasetKind.Folder) ? Noise : null;
 }
 
 /// <summary>A run set up from a manifest: data loaded, labels made, method built.</summary>
@@ -96,8 +110,8 @@ public sealed class TrainingJob : IDisposable
         Method = method;
     }
 
-    /// <summary>The manifest.</summary>
-    public RunManifest Manifest { get; }
+    /// <summary>The manifest (with the method's settlement once it has made one, <see cref="ITrainingMethod.Settlement"/>).</summary>
+    public RunManifest Manifest { get; private set; }
 
     /// <summary>Training images.</summary>
     public ImageDataset Train { get; }
@@ -145,7 +159,7 @@ public sealed class TrainingJob : IDisposable
             ExcludedCount = manifest.ExcludeFile is null ? null : excluded.Length,
             SampleCount = train.Count,
             Elr = manifest.Method is "elr" or "elr-plus" ? (manifest.Elr ?? new ElrOptions()).Resolve(manifest.Noise, manifest.Encoder is not null) : manifest.Elr,
-            DivideMix = manifest.Method == "dividemix" ? (manifest.DivideMix ?? new DivideMixOptions()).Resolve(manifest.Noise, manifest.Encoder is not null) : manifest.DivideMix,
+            DivideMix = manifest.Method == "dividemix" ? (manifest.DivideMix ?? new DivideMixOptions()).Resolve(manifest.KnownNoise(), manifest.Encoder is not null) : manifest.DivideMix,
         };
         TrainingLoop.SeedForInitialisation(manifest.Training.Seed);
         var method = MethodFactory.Create(manifest, train.Channels, train.ClassCount, train.Count);
@@ -158,7 +172,7 @@ public sealed class TrainingJob : IDisposable
         if (Manifest.ExcludeFile is not null) SampleExclusion.Save(folder.ExcludedSamplesFile, Excluded);
         folder.WriteJson(folder.OptionsFile, Manifest);
         if (Method.Evaluation == EvaluationKind.Classification) AllLabels.Save(folder.NoisyLabelsFile);
-        var result = new TrainingLoop(Manifest.Training).Run(Method, Train, Labels, Test, folder, null, progress, cancellation);
+        var result = new TrainingLoop(Manifest.Training).Run(Method, Train, Labels, Test, folder, null, new SettlementRecorder(this, folder, progress), cancellation);
         FindLabelIssues(folder, result, cancellation);
         return result;
     }
@@ -199,7 +213,8 @@ public sealed class TrainingJob : IDisposable
         if (manifest.ExcludeFile is not null && File.Exists(folder.ExcludedSamplesFile)) manifest = manifest with { ExcludeFile = folder.ExcludedSamplesFile };
         var job = Prepare(manifest, File.Exists(folder.NoisyLabelsFile) ? train => NoisyLabelSet.Load(folder.NoisyLabelsFile, train.Count, train.ClassCount) : null);
         using var checkpoint = File.Exists(folder.LastCheckpoint) ? Checkpoint.Load(folder.LastCheckpoint) : null;
-        var result = new TrainingLoop(job.Manifest.Training).Run(job.Method, job.Train, job.Labels, job.Test, folder, checkpoint, progress, cancellation);
+        var result = new TrainingLoop(job.Manifest.Training).Run(job.Method, job.Train, job.Labels, job.Test, folder, checkpoint,
+            new SettlementRecorder(job, folder, progress), cancellation);
         job.FindLabelIssues(folder, result, cancellation);
         return (job, result);
     }
@@ -232,4 +247,29 @@ public sealed class TrainingJob : IDisposable
 
     /// <inheritdoc/>
     public void Dispose() => Method.Dispose();
+
+    /// <summary>
+    /// Passes the loop's progress on; after an epoch in which the method settled options from a noise estimate, records
+    /// the estimate and the settled options in options.json and adds a note saying so to that epoch's report.
+    /// </summary>
+    private sealed class SettlementRecorder(TrainingJob job, RunFolder folder, IProgress<TrainingProgress>? inner) : IProgress<TrainingProgress>
+    {
+        private bool recorded = job.Manifest.NoiseEstimate is not null;
+
+        public void Report(TrainingProgress value)
+        {
+            if (value.Finished is not null && !recorded && job.Method.Settlement is { } settlement)
+            {
+                recorded = true;
+                job.Manifest = job.Manifest with
+                {
+                    NoiseEstimate = settlement.Estimate,
+                    DivideMix = settlement.ResolvedOptions as DivideMixOptions ?? job.Manifest.DivideMix,
+                };
+                folder.WriteJson(folder.OptionsFile, job.Manifest);
+                value = value with { Note = $"noise estimated: {settlement.Estimate.Summary}; {settlement.Summary}" };
+            }
+            inner?.Report(value);
+        }
+    }
 }

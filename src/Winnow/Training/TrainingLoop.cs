@@ -16,7 +16,11 @@ namespace Winnow.Training;
 /// <param name="TotalSteps">Steps in this epoch.</param>
 /// <param name="Loss">Mean loss so far in this epoch.</param>
 /// <param name="Finished">The epoch's metrics once it is finished; null during the epoch.</param>
-public sealed record TrainingProgress(int Epoch, int TotalEpochs, int Step, int TotalSteps, double Loss, EpochMetrics? Finished);
+public sealed record TrainingProgress(int Epoch, int TotalEpochs, int Step, int TotalSteps, double Loss, EpochMetrics? Finished)
+{
+    /// <summary>A line for people about something the run decided at this epoch's end (e.g. options settled from a noise estimate); null mostly.</summary>
+    public string? Note { get; init; }
+}
 
 /// <summary>The result of a run.</summary>
 /// <param name="Epochs">Every epoch's metrics.</param>

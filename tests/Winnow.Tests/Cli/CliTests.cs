@@ -217,6 +217,33 @@ public class CliTests
     }
 
     [Fact]
+    public void DivideMixOnUserLabelsEstimatesTheNoiseAfterWarmupAndRecordsIt()
+    {
+        string train = BarsFolder(240, 1), test = BarsFolder(48, 2);
+        // The user's labels: 40% of the 240 images moved to the next class; nothing tells Winnow the rate.
+        var images = Directory.GetFiles(train, "*.png", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(train, f)).Order(StringComparer.Ordinal).ToArray();
+        string csv = Path.Combine(TestData.TempDir(), "labels.csv");
+        File.WriteAllLines(csv, ["path,label", .. images.Select((path, i) =>
+        {
+            int given = int.Parse(Path.GetDirectoryName(path)!["class".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            return $"{path},class{(i % 5 < 2 ? (given + 1) % 4 : given)}";
+        })]);
+        string run = Path.Combine(TestData.TempDir(), "run");
+        var (code, stdout, err) = Winnow("train", "--method", "dividemix", "--dataset", "folder", "--data", train, "--test-data", test, "--channels", "1",
+            "--label-file", csv, "--epochs", "3", "--warmup", "2", "--batch-size", "32", "--precision", "fp32", "--out", run);
+        Assert.True(code == 0, err);
+        var note = Assert.Single(stdout.Split('\n'), l => l.StartsWith("noise estimated: "));
+        Assert.Contains("after epoch 2", note);
+        Assert.Contains("dividemix λ_u", note);
+        using var options = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "options.json")));
+        var estimate = options.RootElement.GetProperty("noiseEstimate");
+        Assert.InRange(estimate.GetProperty("wrongFraction").GetDouble(), 0.05, 0.7);
+        var dividemix = options.RootElement.GetProperty("divideMix");
+        foreach (var name in new[] { "lambdaU", "threshold", "lossHistory", "alpha" })
+            Assert.Equal(System.Text.Json.JsonValueKind.Number, dividemix.GetProperty(name).ValueKind);
+    }
+
+    [Fact]
     public void BadLabelFileRowIsNamed()
     {
         string train = BarsFolder(8, 1);

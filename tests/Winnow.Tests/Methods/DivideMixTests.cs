@@ -214,15 +214,38 @@ public class DivideMixTests
         }
     }
 
+    [Fact]
+    public void UnknownNoiseIsEstimatedAfterWarmupAndTheEstimateSurvivesACheckpoint()
+    {
+        // Labels from a file without a rate: the rate-dependent options wait, and the first division settles them.
+        var (method, _, manifest, _) = TrainOnHalfNoisyBars(3, new DivideMixOptions { WarmupEpochs = 2, LabeledBatchSize = 32 }, rateKnown: false);
+        using var _ = method;
+        var estimate = method.NoiseEstimate ?? throw new Xunit.Sdk.XunitException("no estimate after warm-up");
+        // 50% of the labels are wrong; 4 classes, true class excluded: the redraw never keeps a label, so nominal = 50% × 4/3.
+        Assert.InRange(estimate.WrongFraction, 0.4, 0.6);
+        Assert.Equal((NoiseKind.Symmetric, 2), (estimate.Structure, estimate.AfterEpoch));
+        Assert.False(method.Options.AwaitsNoiseEstimate);
+        Assert.Equal(25, method.Options.LambdaU);
+        Assert.Same(method.Options, method.Settlement!.ResolvedOptions);
+        var state = method.ExtraState().ToDictionary(s => s.Name, s => s.Value);
+        TrainingLoop.SeedForInitialisation(1);
+        using var resumed = (DivideMixMethod)MethodFactory.Create(manifest, 1, 4);
+        Assert.True(resumed.Options.AwaitsNoiseEstimate);
+        resumed.LoadExtraState(state);
+        Assert.Equal(method.Options, resumed.Options);
+        Assert.Equal(estimate, resumed.NoiseEstimate);
+    }
+
     /// <summary>DivideMix on 600 bar images with 50% symmetric noise (true class excluded), tested on 100 clean ones.</summary>
-    private static (DivideMixMethod Method, TrainingResult Result, RunManifest Manifest, int[] Noisy) TrainOnHalfNoisyBars(int epochs, DivideMixOptions options)
+    private static (DivideMixMethod Method, TrainingResult Result, RunManifest Manifest, int[] Noisy) TrainOnHalfNoisyBars(int epochs, DivideMixOptions options, bool rateKnown = true)
     {
         var train = TestData.Bars(600, seed: 1);
         var test = TestData.Bars(100, seed: 2);
         var noise = new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.5, IncludeTrueClass = false };
         var labels = noise.Create(train, trueLabelsKnown: true);
         var training = new TrainingOptions { Epochs = epochs, BatchSize = 32, LearningRate = 0.02, Precision = Precision.Float32, Seed = 1, Threads = 2 };
-        var manifest = new RunManifest { Method = "dividemix", Noise = noise, Training = training, DivideMix = options };
+        // Without the rate, the run sees a noisy-label file: labels of unknown noise.
+        var manifest = new RunManifest { Method = "dividemix", Noise = rateKnown ? noise : new NoiseSpec { File = "noisy_labels.csv" }, Training = training, DivideMix = options };
         TrainingLoop.SeedForInitialisation(1);
         var method = (DivideMixMethod)MethodFactory.Create(manifest, 1, 4);
         return (method, new TrainingLoop(training).Run(method, train, labels, test, cancellation: TestContext.Current.CancellationToken), manifest, labels.Noisy);
