@@ -1,0 +1,172 @@
+using System.Globalization;
+using ScottPlot;
+using Winnow.Training;
+
+namespace Winnow.Analysis;
+
+/// <summary>The plots of Winnow's HTML reports, each rendered to PNG bytes with ScottPlot.</summary>
+public static class ReportPlots
+{
+    private static readonly Color RightColor = Color.FromHex("#4C78A8");
+    private static readonly Color WrongColor = Color.FromHex("#E45756");
+
+    /// <summary>
+    /// A transition matrix as a heatmap: rows are true classes (top to bottom), columns given labels (left to right),
+    /// each cell coloured by its value in [0, 1] and labelled with it in percent.
+    /// </summary>
+    /// <param name="transition">P(given | true), rows true classes.</param>
+    /// <param name="classNames">The class names, in index order.</param>
+    /// <param name="title">The plot's title.</param>
+    public static byte[] TransitionHeatmap(double[,] transition, IReadOnlyList<string> classNames, string title)
+    {
+        int k = classNames.Count;
+        if (transition.GetLength(0) != k || transition.GetLength(1) != k)
+            throw new ArgumentException($"a {transition.GetLength(0)}x{transition.GetLength(1)} matrix for {k} classes", nameof(transition));
+        var plot = new Plot();
+        var heatmap = plot.Add.Heatmap(transition);
+        heatmap.Colormap = new ScottPlot.Colormaps.Blues();
+        heatmap.ManualRange = new ScottPlot.Range(0, 1);
+        // Cell (t, g) centred on x = g, y = k − 1 − t: the first true class on top, as a matrix is read.
+        heatmap.Position = new CoordinateRect(-0.5, k - 0.5, -0.5, k - 0.5);
+        var bar = plot.Add.ColorBar(heatmap);
+        bar.Label = "P(given | true)";
+        float fontSize = k <= 10 ? 12 : k <= 20 ? 9 : 7;
+        for (int t = 0; t < k; t++)
+            for (int g = 0; g < k; g++)
+            {
+                double v = transition[t, g];
+                var text = plot.Add.Text((100 * v).ToString(v >= 0.995 || v == 0 ? "F0" : "F1", CultureInfo.InvariantCulture), g, k - 1 - t);
+                text.LabelFontSize = fontSize;
+                text.LabelAlignment = Alignment.MiddleCenter;
+                text.LabelFontColor = v > 0.55 ? Colors.White : Colors.Black;
+            }
+        var positions = Enumerable.Range(0, k).Select(i => (double)i).ToArray();
+        var names = classNames.Select(Shorten).ToArray();
+        plot.Axes.Bottom.SetTicks(positions, names);
+        plot.Axes.Bottom.TickLabelStyle.Rotation = 40;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        plot.Axes.Bottom.MinimumSize = 90;
+        plot.Axes.Left.SetTicks(positions.Reverse().ToArray(), names);
+        plot.Axes.SetLimits(-0.5, k - 0.5, -0.5, k - 0.5);
+        plot.Title(title);
+        plot.XLabel("given label");
+        plot.YLabel("true class");
+        plot.Grid.IsVisible = false;
+        return plot.GetImageBytes(600, 560, ImageFormat.Png);
+    }
+
+    /// <summary>
+    /// A histogram of label quality in [0, 1]: when <paramref name="wrong"/> is given, stacked bars of the samples
+    /// whose label is right and of those whose label is wrong; otherwise one colour. A dashed line marks
+    /// <paramref name="threshold"/>, the quality below which samples are flagged, where there is one.
+    /// </summary>
+    /// <param name="quality">Each sample's label quality.</param>
+    /// <param name="wrong">Whether each sample's label is wrong, where the true labels are known.</param>
+    /// <param name="threshold">The flag threshold, if the detector has one.</param>
+    /// <param name="title">The plot's title.</param>
+    /// <param name="bins">The number of bins over [0, 1].</param>
+    public static byte[] QualityHistogram(IReadOnlyList<double> quality, IReadOnlyList<bool>? wrong, double? threshold, string title, int bins = 50)
+    {
+        if (wrong is not null && wrong.Count != quality.Count) throw new ArgumentException($"{wrong.Count} truths for {quality.Count} samples", nameof(wrong));
+        var right = new double[bins];
+        var bad = new double[bins];
+        for (int i = 0; i < quality.Count; i++)
+        {
+            if (double.IsNaN(quality[i])) continue;
+            int b = Math.Clamp((int)(quality[i] * bins), 0, bins - 1);
+            if (wrong is not null && wrong[i]) bad[b]++;
+            else right[b]++;
+        }
+        var plot = new Plot();
+        double width = 1.0 / bins;
+        var bars = new List<Bar>();
+        for (int b = 0; b < bins; b++)
+        {
+            double centre = (b + 0.5) * width;
+            bars.Add(new Bar { Position = centre, Value = right[b], FillColor = RightColor, Size = width * 0.92, LineWidth = 0 });
+            if (wrong is not null)
+                bars.Add(new Bar { Position = centre, ValueBase = right[b], Value = right[b] + bad[b], FillColor = WrongColor, Size = width * 0.92, LineWidth = 0 });
+        }
+        plot.Add.Bars(bars);
+        if (wrong is not null)
+        {
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = "given label right", FillColor = RightColor });
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = "given label wrong", FillColor = WrongColor });
+        }
+        if (threshold is { } t)
+        {
+            var line = plot.Add.VerticalLine(t);
+            line.Color = Colors.Black;
+            line.LinePattern = LinePattern.Dashed;
+            line.LineWidth = 2;
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = string.Create(CultureInfo.InvariantCulture, $"flagged below {t:0.###}"), LineColor = Colors.Black, LinePattern = LinePattern.Dashed, LineWidth = 2 });
+        }
+        if (plot.Legend.ManualItems.Count > 0)
+        {
+            plot.Legend.IsVisible = true;
+            plot.Legend.Alignment = Alignment.UpperCenter;
+        }
+        double top = Enumerable.Range(0, bins).Max(b => right[b] + bad[b]);
+        plot.Axes.SetLimits(0, 1, 0, Math.Max(1, top) * 1.08);
+        plot.Title(title);
+        plot.XLabel("label quality (low: the given label is probably wrong)");
+        plot.YLabel("samples");
+        return plot.GetImageBytes(760, 420, ImageFormat.Png);
+    }
+
+    /// <summary>
+    /// The run's per-epoch measures in [0, 1] against the epoch: test accuracy, training-set accuracy against the
+    /// noisy and the true labels, memorisation and clean AUC, each where it was measured. Null when no measure has a value.
+    /// </summary>
+    public static byte[]? EpochCurves(IReadOnlyList<EpochMetrics> rows)
+    {
+        var series = new (string Name, Func<EpochMetrics, double> Value)[]
+        {
+            ("test accuracy", r => r.TestAccuracy),
+            ("train accuracy (noisy labels)", r => r.TrainAccuracyNoisy),
+            ("train accuracy (true labels)", r => r.TrainAccuracyTrue),
+            ("memorisation", r => r.Memorization),
+            ("clean AUC", r => r.CleanAuc),
+        };
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int drawn = 0;
+        foreach (var (name, value) in series)
+        {
+            var points = rows.Where(r => !double.IsNaN(value(r))).ToArray();
+            if (points.Length == 0) continue;
+            var scatter = plot.Add.Scatter(points.Select(r => (double)r.Epoch).ToArray(), points.Select(value).ToArray());
+            scatter.LegendText = name;
+            scatter.Color = palette.GetColor(drawn++);
+            scatter.LineWidth = 2;
+            scatter.MarkerSize = rows.Count <= 40 ? 6 : 0;
+        }
+        if (drawn == 0) return null;
+        int last = rows.Max(r => r.Epoch), first = rows.Min(r => r.Epoch);
+        plot.Axes.SetLimits(first - 0.5, Math.Max(last, first + 1) + 0.5, 0, 1.02);
+        plot.ShowLegend(Edge.Right);
+        plot.Title("Per-epoch measures");
+        plot.XLabel("epoch");
+        plot.YLabel("fraction");
+        return plot.GetImageBytes(900, 420, ImageFormat.Png);
+    }
+
+    /// <summary>The mean training loss against the epoch; null without rows.</summary>
+    public static byte[]? TrainingLossCurve(IReadOnlyList<EpochMetrics> rows)
+    {
+        var points = rows.Where(r => double.IsFinite(r.TrainLoss)).ToArray();
+        if (points.Length == 0) return null;
+        var plot = new Plot();
+        var scatter = plot.Add.Scatter(points.Select(r => (double)r.Epoch).ToArray(), points.Select(r => r.TrainLoss).ToArray());
+        scatter.LineWidth = 2;
+        scatter.MarkerSize = points.Length <= 40 ? 6 : 0;
+        plot.Axes.AutoScale();
+        if (points.Length == 1) plot.Axes.SetLimitsX(points[0].Epoch - 1, points[0].Epoch + 1);
+        plot.Title("Training loss");
+        plot.XLabel("epoch");
+        plot.YLabel("mean loss");
+        return plot.GetImageBytes(560, 420, ImageFormat.Png);
+    }
+
+    private static string Shorten(string name) => name.Length <= 16 ? name : name[..15] + "…";
+}
