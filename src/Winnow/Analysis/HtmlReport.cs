@@ -120,7 +120,7 @@ public sealed class HtmlReport
         nav { margin: 14px 0; font-size: 14px; }
         nav a { margin-right: 14px; color: #0969da; text-decoration: none; }
         table { border-collapse: collapse; font-size: 14px; margin: 8px 0 16px; }
-        caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom: 4px; }
+        caption { caption-side: top; text-align: left; font-weight: bold; padding-bottom: 4px; white-space: nowrap; }
         th, td { border: 1px solid #d0d7de; padding: 4px 10px; }
         th { background: #f6f8fa; text-align: left; }
         td.num { text-align: right; font-variant-numeric: tabular-nums; }

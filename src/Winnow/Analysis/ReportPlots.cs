@@ -12,7 +12,7 @@ public static class ReportPlots
 
     /// <summary>
     /// A transition matrix as a heatmap: rows are true classes (top to bottom), columns given labels (left to right),
-    /// each cell coloured by its value in [0, 1] and labelled with it in percent.
+    /// each cell shaded by its value in [0, 1] (white to dark blue) and labelled with it in percent.
     /// </summary>
     /// <param name="transition">P(given | true), rows true classes.</param>
     /// <param name="classNames">The class names, in index order.</param>
@@ -22,37 +22,39 @@ public static class ReportPlots
         int k = classNames.Count;
         if (transition.GetLength(0) != k || transition.GetLength(1) != k)
             throw new ArgumentException($"a {transition.GetLength(0)}x{transition.GetLength(1)} matrix for {k} classes", nameof(transition));
-        var plot = new Plot();
-        var heatmap = plot.Add.Heatmap(transition);
-        heatmap.Colormap = new ScottPlot.Colormaps.Blues();
-        heatmap.ManualRange = new ScottPlot.Range(0, 1);
-        // Cell (t, g) centred on x = g, y = k − 1 − t: the first true class on top, as a matrix is read.
-        heatmap.Position = new CoordinateRect(-0.5, k - 0.5, -0.5, k - 0.5);
-        var bar = plot.Add.ColorBar(heatmap);
-        bar.Label = "P(given | true)";
+        var plot = NewPlot();
+        // Each cell is a rectangle centred on x = g, y = k − 1 − t (the first true class on top, as a matrix is
+        // read), shaded by √value so that off-diagonal rates of a few percent still differ, and labelled in percent.
+        var colormap = new ScottPlot.Colormaps.Blues();
         float fontSize = k <= 10 ? 12 : k <= 20 ? 9 : 7;
         for (int t = 0; t < k; t++)
             for (int g = 0; g < k; g++)
             {
-                double v = transition[t, g];
-                var text = plot.Add.Text((100 * v).ToString(v >= 0.995 || v == 0 ? "F0" : "F1", CultureInfo.InvariantCulture), g, k - 1 - t);
+                double v = Math.Clamp(transition[t, g], 0, 1), shade = Math.Sqrt(v);
+                double y = k - 1 - t;
+                var cell = plot.Add.Rectangle(g - 0.5, g + 0.5, y - 0.5, y + 0.5);
+                cell.FillColor = colormap.GetColor(1 - shade);
+                cell.LineColor = Colors.White;
+                cell.LineWidth = 1;
+                var text = plot.Add.Text((100 * v).ToString(v >= 0.995 || v == 0 ? "F0" : "F1", CultureInfo.InvariantCulture), g, y);
                 text.LabelFontSize = fontSize;
                 text.LabelAlignment = Alignment.MiddleCenter;
-                text.LabelFontColor = v > 0.55 ? Colors.White : Colors.Black;
+                text.LabelFontColor = shade > 0.6 ? Colors.White : Colors.Black;
             }
         var positions = Enumerable.Range(0, k).Select(i => (double)i).ToArray();
         var names = classNames.Select(Shorten).ToArray();
         plot.Axes.Bottom.SetTicks(positions, names);
         plot.Axes.Bottom.TickLabelStyle.Rotation = 40;
-        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.UpperLeft;
         plot.Axes.Bottom.MinimumSize = 90;
+        plot.Axes.Right.MinimumSize = 50;
         plot.Axes.Left.SetTicks(positions.Reverse().ToArray(), names);
         plot.Axes.SetLimits(-0.5, k - 0.5, -0.5, k - 0.5);
         plot.Title(title);
         plot.XLabel("given label");
         plot.YLabel("true class");
         plot.Grid.IsVisible = false;
-        return plot.GetImageBytes(600, 560, ImageFormat.Png);
+        return plot.GetImageBytes(560, 560, ImageFormat.Png);
     }
 
     /// <summary>
@@ -77,7 +79,7 @@ public static class ReportPlots
             if (wrong is not null && wrong[i]) bad[b]++;
             else right[b]++;
         }
-        var plot = new Plot();
+        var plot = NewPlot();
         double width = 1.0 / bins;
         var bars = new List<Bar>();
         for (int b = 0; b < bins; b++)
@@ -128,7 +130,7 @@ public static class ReportPlots
             ("memorisation", r => r.Memorization),
             ("clean AUC", r => r.CleanAuc),
         };
-        var plot = new Plot();
+        var plot = NewPlot();
         var palette = new ScottPlot.Palettes.Category10();
         int drawn = 0;
         foreach (var (name, value) in series)
@@ -156,7 +158,7 @@ public static class ReportPlots
     {
         var points = rows.Where(r => double.IsFinite(r.TrainLoss)).ToArray();
         if (points.Length == 0) return null;
-        var plot = new Plot();
+        var plot = NewPlot();
         var scatter = plot.Add.Scatter(points.Select(r => (double)r.Epoch).ToArray(), points.Select(r => r.TrainLoss).ToArray());
         scatter.LineWidth = 2;
         scatter.MarkerSize = points.Length <= 40 ? 6 : 0;
@@ -167,6 +169,21 @@ public static class ReportPlots
         plot.YLabel("mean loss");
         return plot.GetImageBytes(560, 420, ImageFormat.Png);
     }
+
+    /// <summary>A plot whose text uses a sans-serif font installed here.</summary>
+    private static Plot NewPlot()
+    {
+        var plot = new Plot();
+        plot.Font.Set(SansFont.Value);
+        return plot;
+    }
+
+    /// <summary>The first of a few common sans-serif families that is installed, else ScottPlot's own choice.</summary>
+    private static readonly Lazy<string> SansFont = new(() =>
+    {
+        var installed = SkiaSharp.SKFontManager.Default.GetFontFamilies().ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return new[] { "DejaVu Sans", "Liberation Sans", "Open Sans", "Noto Sans", "Lato", "Arial", "Helvetica" }.FirstOrDefault(installed.Contains) ?? Fonts.Sans;
+    });
 
     private static string Shorten(string name) => name.Length <= 16 ? name : name[..15] + "…";
 }

@@ -94,11 +94,11 @@ public static class LabelIssuePage
         var transition = report.AddSection(SectionIds.Transition, "Transition matrix and per-class noise");
         var figures = new List<ReportFigure>
         {
-            new(ReportPlots.TransitionHeatmap(estimate.Transition, names, $"Estimated ({estimator})"),
+            new(ReportPlots.TransitionHeatmap(estimate.Transition, names, $"Estimated P(given | true), % ({estimator})"),
                 $"Estimated P(given label | true class) from {estimator}'s calibrated confident joint, in percent; rows are true classes."),
         };
         if (actual is not null)
-            figures.Add(new(ReportPlots.TransitionHeatmap(actual.Transition, names, "Actual"), "Actual P(given label | true class), in percent, from the known true labels."));
+            figures.Add(new(ReportPlots.TransitionHeatmap(actual.Transition, names, "Actual P(given | true), %"), "Actual P(given label | true class), in percent, from the known true labels."));
         transition.Figures(figures)
             .Table(actual is null ? ["class", "estimated noise"] : ["class", "estimated noise", "actual noise", "samples (true class)"],
                 Enumerable.Range(0, k).Select(c => actual is null
