@@ -26,7 +26,7 @@ public static class ReportPlots
         // Each cell is a rectangle centred on x = g, y = k − 1 − t (the first true class on top, as a matrix is
         // read), shaded by √value so that off-diagonal rates of a few percent still differ, and labelled in percent.
         var colormap = new ScottPlot.Colormaps.Blues();
-        float fontSize = k <= 10 ? 12 : k <= 20 ? 9 : 7;
+        float fontSize = k <= 10 ? 12 : 9;
         for (int t = 0; t < k; t++)
             for (int g = 0; g < k; g++)
             {
@@ -36,19 +36,23 @@ public static class ReportPlots
                 cell.FillColor = colormap.GetColor(1 - shade);
                 cell.LineColor = Colors.White;
                 cell.LineWidth = 1;
+                if (k > 20) continue; // too small to read: the shading alone tells
                 var text = plot.Add.Text((100 * v).ToString(v >= 0.995 || v == 0 ? "F0" : "F1", CultureInfo.InvariantCulture), g, y);
                 text.LabelFontSize = fontSize;
                 text.LabelAlignment = Alignment.MiddleCenter;
                 text.LabelFontColor = shade > 0.6 ? Colors.White : Colors.Black;
             }
-        var positions = Enumerable.Range(0, k).Select(i => (double)i).ToArray();
-        var names = classNames.Select(Shorten).ToArray();
+        // At most about 25 class names per axis: every step-th class is named when there are more.
+        int step = (k + 24) / 25;
+        var named = Enumerable.Range(0, k).Where(i => i % step == 0).ToArray();
+        var positions = named.Select(i => (double)i).ToArray();
+        var names = named.Select(i => Shorten(classNames[i])).ToArray();
         plot.Axes.Bottom.SetTicks(positions, names);
         plot.Axes.Bottom.TickLabelStyle.Rotation = 40;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.UpperLeft;
         plot.Axes.Bottom.MinimumSize = 90;
         plot.Axes.Right.MinimumSize = 50;
-        plot.Axes.Left.SetTicks(positions.Reverse().ToArray(), names);
+        plot.Axes.Left.SetTicks(named.Select(i => (double)(k - 1 - i)).ToArray(), names);
         plot.Axes.SetLimits(-0.5, k - 0.5, -0.5, k - 0.5);
         plot.Title(title);
         plot.XLabel("given label");
