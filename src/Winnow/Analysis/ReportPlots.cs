@@ -63,7 +63,8 @@ public static class ReportPlots
 
     /// <summary>
     /// A histogram of label quality in [0, 1]: when <paramref name="wrong"/> is given, stacked bars of the samples
-    /// whose label is right and of those whose label is wrong; otherwise one colour. A dashed line marks
+    /// whose label is right and of those whose label is wrong; otherwise one colour. The count axis is logarithmic when
+    /// a bin holds more than 1,000 samples. A dashed line marks
     /// <paramref name="threshold"/>, the quality below which samples are flagged, where there is one.
     /// </summary>
     /// <param name="quality">Each sample's label quality.</param>
@@ -85,15 +86,25 @@ public static class ReportPlots
         }
         var plot = NewPlot();
         double width = 1.0 / bins;
+        double top = Enumerable.Range(0, bins).Max(b => right[b] + bad[b]);
+        // Detectors pile most samples into the end bins, which would flatten the rest: above 1,000 in a bin the
+        // count axis is logarithmic (stacked bars keep their counts' edges, so a bar's top is the bin's total).
+        bool logarithmic = top > 1000;
+        double Height(double count) => logarithmic ? (count <= 0 ? 0 : Math.Log10(count) + 1) : count;
         var bars = new List<Bar>();
         for (int b = 0; b < bins; b++)
         {
             double centre = (b + 0.5) * width;
-            bars.Add(new Bar { Position = centre, Value = right[b], FillColor = RightColor, Size = width * 0.92, LineWidth = 0 });
-            if (wrong is not null)
-                bars.Add(new Bar { Position = centre, ValueBase = right[b], Value = right[b] + bad[b], FillColor = WrongColor, Size = width * 0.92, LineWidth = 0 });
+            if (right[b] > 0) bars.Add(new Bar { Position = centre, Value = Height(right[b]), FillColor = RightColor, Size = width * 0.92, LineWidth = 0 });
+            if (bad[b] > 0)
+                bars.Add(new Bar { Position = centre, ValueBase = Height(right[b]), Value = Height(right[b] + bad[b]), FillColor = WrongColor, Size = width * 0.92, LineWidth = 0 });
         }
         plot.Add.Bars(bars);
+        if (logarithmic)
+        {
+            var decades = Enumerable.Range(0, (int)Math.Floor(Math.Log10(top)) + 1).ToArray();
+            plot.Axes.Left.SetTicks(decades.Select(d => d + 1.0).ToArray(), decades.Select(d => Math.Pow(10, d).ToString("#,0", CultureInfo.InvariantCulture)).ToArray());
+        }
         if (wrong is not null)
         {
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = "given label right", FillColor = RightColor });
@@ -112,11 +123,10 @@ public static class ReportPlots
             plot.Legend.IsVisible = true;
             plot.Legend.Alignment = Alignment.UpperCenter;
         }
-        double top = Enumerable.Range(0, bins).Max(b => right[b] + bad[b]);
-        plot.Axes.SetLimits(0, 1, 0, Math.Max(1, top) * 1.08);
+        plot.Axes.SetLimits(0, 1, 0, Math.Max(1, Height(top)) * 1.12);
         plot.Title(title);
         plot.XLabel("label quality (low: the given label is probably wrong)");
-        plot.YLabel("samples");
+        plot.YLabel(logarithmic ? "samples (logarithmic)" : "samples");
         return plot.GetImageBytes(760, 420, ImageFormat.Png);
     }
 
@@ -150,11 +160,12 @@ public static class ReportPlots
         if (drawn == 0) return null;
         int last = rows.Max(r => r.Epoch), first = rows.Min(r => r.Epoch);
         plot.Axes.SetLimits(first - 0.5, Math.Max(last, first + 1) + 0.5, 0, 1.02);
+        EpochTicks(plot, first, last);
         plot.ShowLegend(Edge.Right);
         plot.Title("Per-epoch measures");
         plot.XLabel("epoch");
         plot.YLabel("fraction");
-        return plot.GetImageBytes(900, 420, ImageFormat.Png);
+        return plot.GetImageBytes(780, 400, ImageFormat.Png);
     }
 
     /// <summary>The mean training loss against the epoch; null without rows.</summary>
@@ -168,10 +179,19 @@ public static class ReportPlots
         scatter.MarkerSize = points.Length <= 40 ? 6 : 0;
         plot.Axes.AutoScale();
         if (points.Length == 1) plot.Axes.SetLimitsX(points[0].Epoch - 1, points[0].Epoch + 1);
+        EpochTicks(plot, points.Min(r => r.Epoch), points.Max(r => r.Epoch));
         plot.Title("Training loss");
         plot.XLabel("epoch");
         plot.YLabel("mean loss");
-        return plot.GetImageBytes(560, 420, ImageFormat.Png);
+        return plot.GetImageBytes(480, 400, ImageFormat.Png);
+    }
+
+    /// <summary>Whole-epoch ticks on the bottom axis, at most about 15 of them.</summary>
+    private static void EpochTicks(Plot plot, int first, int last)
+    {
+        int step = Math.Max(1, (int)Math.Ceiling((last - first + 1) / 15.0));
+        var epochs = Enumerable.Range(first, last - first + 1).Where(e => (e - first) % step == 0).ToArray();
+        plot.Axes.Bottom.SetTicks(epochs.Select(e => (double)e).ToArray(), epochs.Select(e => e.ToString(CultureInfo.InvariantCulture)).ToArray());
     }
 
     /// <summary>A plot whose text uses a sans-serif font installed here.</summary>

@@ -73,7 +73,7 @@ public static class LabelIssuePage
         report.AddSection(SectionIds.Summary, "Summary")
             .Paragraph(string.Create(ci, $"{primary.Detector} flagged {flagged} of {n} labels ({Percent(flagged, n)}) as probably wrong and estimates that {Pct(primary.EstimatedNoiseRate)} of all labels are wrong")
                 + (actualRate is { } a ? string.Create(ci, $"; the actual share is {Pct(a)}.") : "; the true labels are unknown, so the estimate cannot be checked."))
-            .Table(["", "value"], SummaryRows(findings, primary, flagged, n, actualRate, estimate, estimator));
+            .Table(["measure", "value"], SummaryRows(findings, primary, flagged, n, actualRate, estimate, estimator));
 
         var detectors = report.AddSection(SectionIds.Detectors, "Detectors compared");
         if (findings.Measures.Count > 0)
