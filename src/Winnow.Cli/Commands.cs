@@ -246,7 +246,7 @@ internal static class Commands
 
     public static Command Issues()
     {
-        var cmd = new Command("issues", "Find the training labels that are probably wrong, from a trained run (--run), from an encoder's features alone (--encoder: kNN label agreement), or both: writes label_issues.csv (every sample, most suspect first) and noise_estimate.json, and measures the detectors against the true labels where they are known");
+        var cmd = new Command("issues", "Find the training labels that are probably wrong, from a trained run (--run), from an encoder's features alone (--encoder: kNN label agreement), or both: writes label_issues.csv (every sample, most suspect first), noise_estimate.json and report.html (plots and the most suspect images), and measures the detectors against the true labels where they are known");
         var run = new Option<string?>("--run") { Description = "A 'winnow train' run folder: its final model's predictions, its data and labels" };
         var encoder = new Option<string?>("--encoder") { Description = "A checkpoint holding an encoder (e.g. 'winnow pretrain' run's last.ckpt): kNN label agreement on its features" };
         var which = new Option<string>("--checkpoint") { Description = "With --run: which of the run's checkpoints predicts, last or best", DefaultValueFactory = _ => "last" };
@@ -268,11 +268,12 @@ internal static class Commands
             NoisyLabelSet labels;
             int[]? kept = null;
             float[]? probabilities = null;
+            string? checkpointUsed = null;
             int seed = 0;
             if (runPath is not null)
             {
                 var folder = new RunFolder(runPath);
-                string checkpoint = r.GetValue(which) == "best" ? folder.BestCheckpoint : folder.LastCheckpoint;
+                string checkpoint = checkpointUsed = r.GetValue(which) == "best" ? folder.BestCheckpoint : folder.LastCheckpoint;
                 if (!File.Exists(checkpoint)) throw new DataFormatException(checkpoint, "missing; expected a finished or running 'winnow train' run");
                 if (!File.Exists(folder.NoisyLabelsFile)) throw new DataFormatException(folder.NoisyLabelsFile, "missing; expected the training labels of a 'winnow train' run");
                 var recorded = TrainingJob.ReadManifestBeside(checkpoint);
@@ -309,7 +310,12 @@ internal static class Commands
                 Console.WriteLine($"{model} encoder from {encoderPath}: {features.shape[1]} features, {r.GetValue(neighbours)} neighbours, inference in {choice.Summary}");
             }
             var findings = LabelIssueReport.Find(labels, probabilities, distribution, seed);
-            LabelIssueReport.Write(outPath, findings, labels, train.ClassNames, train.ItemPaths, kept);
+            var facts = new List<KeyValuePair<string, string>>();
+            if (runPath is not null) facts.Add(new("run", Path.GetFullPath(runPath)));
+            if (checkpointUsed is not null) facts.Add(new("checkpoint", checkpointUsed));
+            if (encoderPath is not null) facts.Add(new("encoder", string.Create(CultureInfo.InvariantCulture, $"{Path.GetFullPath(encoderPath)} ({r.GetValue(neighbours)} neighbours)")));
+            facts.Add(new("CPU", CpuInfo.Current.Description));
+            LabelIssueReport.Write(outPath, findings, labels, train, kept, new LabelIssueReportContext(facts, runPath is null ? null : new RunFolder(runPath)));
             LabelIssueConsole.Print(findings, outPath);
             return 0;
         }));
@@ -557,7 +563,7 @@ internal static class LabelIssueConsole
                 Console.WriteLine(string.Create(ci,
                     $"                            {m.Detector,-18} {m.FlaggedCount,8} {m.Precision,10:F3} {m.Recall,7:F3} {m.F1,6:F3} {m.RocAuc,8:F4} {m.AveragePrecision,9:F4} {100 * m.EstimatedNoiseRate,10:F1}%"));
         }
-        Console.WriteLine($"Wrote {Path.Combine(folder, LabelIssueReport.IssuesFile)} and {LabelIssueReport.NoiseFile}");
+        Console.WriteLine($"Wrote {Path.Combine(folder, LabelIssueReport.IssuesFile)}, {LabelIssueReport.NoiseFile} and {LabelIssueReport.ReportFile}");
     }
 }
 

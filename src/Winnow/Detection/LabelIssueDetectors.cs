@@ -30,6 +30,9 @@ public sealed record DetectionMeasures(string Detector, int FlaggedCount, double
 /// </summary>
 public static class LabelIssueDetectors
 {
+    /// <summary>The loss mixture flags a sample whose clean probability is below this.</summary>
+    public const double LossMixtureFlagThreshold = 0.5;
+
     /// <summary>
     /// Confident learning (<see cref="ConfidentLearning"/>): pruning by noise rate, quality by normalised margin,
     /// the noise estimated from the calibrated confident joint.
@@ -44,14 +47,14 @@ public static class LabelIssueDetectors
 
     /// <summary>
     /// DivideMix's loss mixture: per-sample cross-entropy losses, min-max normalised, a two-component Gaussian mixture;
-    /// quality is the posterior of the low-loss component (the clean probability), a sample is flagged below 0.5,
+    /// quality is the posterior of the low-loss component (the clean probability), a sample is flagged below <see cref="LossMixtureFlagThreshold"/>,
     /// and the noise rate estimated is the high-loss component's weight.
     /// </summary>
     public static DetectorResult LossMixture(int[] labels, float[] probabilities, int classCount, int seed = 0)
     {
         var losses = CleanProbability.CrossEntropyLosses(labels, probabilities, classCount);
         var (clean, cleanWeight) = CleanProbability.MixtureOfLosses(losses, new GaussianMixtureOptions { Seed = seed });
-        return new DetectorResult("loss-mixture", clean, clean.Select(p => p < 0.5).ToArray(), Suggest(probabilities, classCount), 1 - cleanWeight, null);
+        return new DetectorResult("loss-mixture", clean, clean.Select(p => p < LossMixtureFlagThreshold).ToArray(), Suggest(probabilities, classCount), 1 - cleanWeight, null);
     }
 
     /// <summary>Measures <paramref name="result"/> against <paramref name="wrong"/>, which says of each sample whether its label is wrong.</summary>

@@ -28,7 +28,7 @@ public sealed record NoiseEstimateFile(string Detector, double EstimatedNoiseRat
 
 /// <summary>
 /// Finds the wrong labels of a training set from a model's predicted probabilities and writes what it found:
-/// label_issues.csv (one row per sample, most suspect first) and noise_estimate.json.
+/// label_issues.csv (one row per sample, most suspect first), noise_estimate.json and report.html.
 /// </summary>
 public static class LabelIssueReport
 {
@@ -37,6 +37,9 @@ public static class LabelIssueReport
 
     /// <summary>The noise-estimate file's name.</summary>
     public const string NoiseFile = "noise_estimate.json";
+
+    /// <summary>The HTML report's name.</summary>
+    public const string ReportFile = "report.html";
 
     /// <summary>
     /// Runs the detectors that the inputs allow. With a trained model's predicted probabilities on the training set:
@@ -71,18 +74,22 @@ public static class LabelIssueReport
 
     /// <summary>
     /// Writes label_issues.csv (index, path where the images have one, given_label, predicted_label, label_quality,
-    /// clean_probability, is_label_issue, and true_label when known; cleanlab's column names; most suspect first) and
-    /// noise_estimate.json into <paramref name="folder"/>, each atomically.
+    /// clean_probability, is_label_issue, and true_label when known; cleanlab's column names; most suspect first),
+    /// noise_estimate.json and report.html (<see cref="LabelIssuePage"/>: the same findings for a person to read, with
+    /// plots and the most suspect images) into <paramref name="folder"/>, each atomically.
     /// </summary>
     /// <param name="folder">Where the files go.</param>
     /// <param name="findings">What <see cref="Find"/> found.</param>
     /// <param name="labels">The labels it was found on.</param>
-    /// <param name="classNames">The class names.</param>
-    /// <param name="itemPaths">Each sample's file, for image folders; null otherwise.</param>
+    /// <param name="images">The images the labels belong to, sample for sample: their class names, their files (for
+    /// image folders) and their pixels (for the report's thumbnails).</param>
     /// <param name="sampleIndices">Each sample's index in the whole dataset when some were left out; null when none were.</param>
-    public static void Write(string folder, LabelIssueFindings findings, NoisyLabelSet labels, IReadOnlyList<string> classNames, IReadOnlyList<string>? itemPaths,
-        IReadOnlyList<int>? sampleIndices = null)
+    /// <param name="context">Facts for the report's header and the training run, if any, whose per-epoch curves it shows.</param>
+    public static void Write(string folder, LabelIssueFindings findings, NoisyLabelSet labels, ImageDataset images,
+        IReadOnlyList<int>? sampleIndices = null, LabelIssueReportContext? context = null)
     {
+        var classNames = images.ClassNames;
+        var itemPaths = images.ItemPaths;
         Directory.CreateDirectory(folder);
         var ci = CultureInfo.InvariantCulture;
         var primary = findings.Primary;
@@ -110,6 +117,7 @@ public static class LabelIssueReport
             Enumerable.Range(0, k).Select(t => Enumerable.Range(0, k).Select(g => estimate.Transition[t, g]).ToArray()).ToArray(),
             classNames.ToArray(), labels.True is null ? null : labels.Summarize().NoiseRate, findings.Measures);
         AtomicFile.WriteAllText(Path.Combine(folder, NoiseFile), JsonSerializer.Serialize(file, Json) + "\n");
+        LabelIssuePage.Build(findings, labels, images, sampleIndices, context).Write(Path.Combine(folder, ReportFile));
     }
 
     private static readonly JsonSerializerOptions Json = new()

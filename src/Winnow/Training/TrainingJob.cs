@@ -181,7 +181,7 @@ public sealed class TrainingJob : IDisposable
     public LabelIssueFindings? LabelIssues { get; private set; }
 
     /// <summary>
-    /// Writes label_issues.csv and noise_estimate.json into the run folder (<see cref="LabelIssueReport"/>) from the final
+    /// Writes label_issues.csv, noise_estimate.json and report.html into the run folder (<see cref="LabelIssueReport"/>) from the final
     /// model's predictions on the training set: the loop's last evaluation of it, or a new pass when there was none.
     /// </summary>
     private void FindLabelIssues(RunFolder folder, TrainingResult result, CancellationToken cancellation)
@@ -191,8 +191,8 @@ public sealed class TrainingJob : IDisposable
         {
             var predictions = result.FinalTrainingSetPredictions ?? Method.PredictTrainingSet(Train, cancellation);
             LabelIssues = LabelIssueReport.Find(Labels, predictions.Probabilities, seed: Manifest.Training.Seed);
-            LabelIssueReport.Write(folder.Path, LabelIssues, Labels, Train.ClassNames, Train.ItemPaths,
-                Excluded.Length == 0 ? null : SampleExclusion.Kept(AllLabels.Count, Excluded));
+            LabelIssueReport.Write(folder.Path, LabelIssues, Labels, Train, Excluded.Length == 0 ? null : SampleExclusion.Kept(AllLabels.Count, Excluded),
+                new LabelIssueReportContext(ReportFacts(folder), folder));
         }
         catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)
         {
@@ -200,6 +200,25 @@ public sealed class TrainingJob : IDisposable
             LabelIssues = null;
             LabelIssueError = e.Message;
         }
+    }
+
+    /// <summary>The run's facts for the header of its report.html: folder, method, model, schedule, precision, machine.</summary>
+    private List<KeyValuePair<string, string>> ReportFacts(RunFolder folder)
+    {
+        var ci = System.Globalization.CultureInfo.InvariantCulture;
+        var t = Manifest.Training;
+        var facts = new List<KeyValuePair<string, string>>
+        {
+            new("run", folder.Path),
+            new("method", Manifest.Method),
+            new("model", Manifest.Encoder is null ? Manifest.Model : $"{Manifest.Model}, encoder from {Manifest.Encoder} ({Manifest.EncoderMode.ToString().ToLowerInvariant()})"),
+            new("training", string.Create(ci, $"{t.Epochs} epochs, batch {t.BatchSize}, {t.Optimizer.ToString().ToLowerInvariant()} lr {t.LearningRate:G4}, seed {t.Seed}")),
+            new("precision", Manifest.PrecisionChoice?.Summary ?? t.Precision.ToString().ToLowerInvariant()),
+            new("CPU", CpuInfo.Current.Description),
+            new("Winnow", Manifest.WinnowVersion),
+        };
+        if (Manifest.CommandLine is { } command) facts.Add(new("command", command));
+        return facts;
     }
 
     /// <summary>Why the label issues of a finished run could not be found, if they could not; null otherwise.</summary>

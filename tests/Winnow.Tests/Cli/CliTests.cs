@@ -105,7 +105,7 @@ public class CliTests
         Assert.Contains("Best ", stdout);
         Assert.Contains("Last ", stdout);
         Assert.Equal(3, stdout.Split('\n').Count(l => l.StartsWith("epoch ")));
-        foreach (var f in new[] { "options.json", "metrics.csv", "noisy_labels.csv", "last.ckpt", "best.ckpt", "summary.json", "label_issues.csv", "noise_estimate.json" })
+        foreach (var f in new[] { "options.json", "metrics.csv", "noisy_labels.csv", "last.ckpt", "best.ckpt", "summary.json", "label_issues.csv", "noise_estimate.json", "report.html" })
             Assert.True(File.Exists(Path.Combine(run, f)), f);
         Assert.Contains("\"seed\": 0", File.ReadAllText(Path.Combine(run, "options.json")));
         Assert.Contains("\"precisionChoice\"", File.ReadAllText(Path.Combine(run, "options.json")));
@@ -119,6 +119,10 @@ public class CliTests
         var (issuesCode, issuesOut, issuesErr) = Winnow("issues", "--run", run, "--out", Path.Combine(run, "again"), "--precision", "fp32");
         Assert.True(issuesCode == 0, issuesErr);
         Assert.Equal(issues, File.ReadAllLines(Path.Combine(run, "again", "label_issues.csv")));
+        // The run's report shows its per-epoch curves, and so does the one 'issues --run' writes elsewhere.
+        Assert.Contains("<section id=\"training\">", File.ReadAllText(Path.Combine(run, "report.html")));
+        Assert.Contains("<section id=\"training\">", File.ReadAllText(Path.Combine(run, "again", "report.html")));
+        Assert.Contains("report.html", issuesOut);
 
         var (evalCode, evalOut, evalErr) = Winnow("eval", "--checkpoint", Path.Combine(run, "best.ckpt"));
         Assert.True(evalCode == 0, evalErr);

@@ -62,7 +62,9 @@ public class LabelIssueTests
         ];
         var findings = LabelIssueReport.Find(labels, probs);
         string dir = TestData.TempDir();
-        LabelIssueReport.Write(dir, findings, labels, ["a", "b", "c"], ["a/0.png", "a/1.png", "b/2.png", "b/3.png", "c/4.png", "c/5.png"], [10, 11, 12, 13, 14, 15]);
+        var images = new ImageDataset("six", new byte[6 * 4], [0, 1, 1, 1, 2, 2], 1, 2, 2, ["a", "b", "c"], new Normalization([0.5f], [0.5f]),
+            ["a/0.png", "a/1.png", "b/2.png", "b/3.png", "c/4.png", "c/5.png"]);
+        LabelIssueReport.Write(dir, findings, labels, images, [10, 11, 12, 13, 14, 15]);
         var lines = File.ReadAllLines(Path.Combine(dir, LabelIssueReport.IssuesFile));
         Assert.Equal("index,path,given_label,predicted_label,label_quality,clean_probability,is_label_issue,true_label", lines[0]);
         Assert.Equal(7, lines.Length);

@@ -1,0 +1,213 @@
+using System.Globalization;
+using ScottPlot;
+using Winnow.Training;
+
+namespace Winnow.Analysis;
+
+/// <summary>The plots of Winnow's HTML reports, each rendered to PNG bytes with ScottPlot.</summary>
+public static class ReportPlots
+{
+    private static readonly Color RightColor = Color.FromHex("#4C78A8");
+    private static readonly Color WrongColor = Color.FromHex("#E45756");
+
+    /// <summary>
+    /// A transition matrix as a heatmap: rows are true classes (top to bottom), columns given labels (left to right),
+    /// each cell shaded by its value in [0, 1] (white to dark blue) and labelled with it in percent.
+    /// </summary>
+    /// <param name="transition">P(given | true), rows true classes.</param>
+    /// <param name="classNames">The class names, in index order.</param>
+    /// <param name="title">The plot's title.</param>
+    public static byte[] TransitionHeatmap(double[,] transition, IReadOnlyList<string> classNames, string title)
+    {
+        int k = classNames.Count;
+        if (transition.GetLength(0) != k || transition.GetLength(1) != k)
+            throw new ArgumentException($"a {transition.GetLength(0)}x{transition.GetLength(1)} matrix for {k} classes", nameof(transition));
+        var plot = NewPlot();
+        // Each cell is a rectangle centred on x = g, y = k − 1 − t (the first true class on top, as a matrix is
+        // read), shaded by √value so that off-diagonal rates of a few percent still differ, and labelled in percent.
+        var colormap = new ScottPlot.Colormaps.Blues();
+        float fontSize = k <= 10 ? 12 : 9;
+        for (int t = 0; t < k; t++)
+            for (int g = 0; g < k; g++)
+            {
+                double v = Math.Clamp(transition[t, g], 0, 1), shade = Math.Sqrt(v);
+                double y = k - 1 - t;
+                var cell = plot.Add.Rectangle(g - 0.5, g + 0.5, y - 0.5, y + 0.5);
+                cell.FillColor = colormap.GetColor(1 - shade);
+                cell.LineColor = Colors.White;
+                cell.LineWidth = 1;
+                if (k > 20) continue; // too small to read: the shading alone tells
+                var text = plot.Add.Text((100 * v).ToString(v >= 0.995 || v == 0 ? "F0" : "F1", CultureInfo.InvariantCulture), g, y);
+                text.LabelFontSize = fontSize;
+                text.LabelAlignment = Alignment.MiddleCenter;
+                text.LabelFontColor = shade > 0.6 ? Colors.White : Colors.Black;
+            }
+        // At most about 25 class names per axis: every step-th class is named when there are more.
+        int step = (k + 24) / 25;
+        var named = Enumerable.Range(0, k).Where(i => i % step == 0).ToArray();
+        var positions = named.Select(i => (double)i).ToArray();
+        var names = named.Select(i => Shorten(classNames[i])).ToArray();
+        plot.Axes.Bottom.SetTicks(positions, names);
+        plot.Axes.Bottom.TickLabelStyle.Rotation = 40;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.UpperLeft;
+        plot.Axes.Bottom.MinimumSize = 90;
+        plot.Axes.Right.MinimumSize = 50;
+        plot.Axes.Left.SetTicks(named.Select(i => (double)(k - 1 - i)).ToArray(), names);
+        plot.Axes.SetLimits(-0.5, k - 0.5, -0.5, k - 0.5);
+        plot.Title(title);
+        plot.XLabel("given label");
+        plot.YLabel("true class");
+        plot.Grid.IsVisible = false;
+        return plot.GetImageBytes(560, 560, ImageFormat.Png);
+    }
+
+    /// <summary>
+    /// A histogram of label quality in [0, 1]: when <paramref name="wrong"/> is given, stacked bars of the samples
+    /// whose label is right and of those whose label is wrong; otherwise one colour. The count axis is logarithmic when
+    /// a bin holds more than 1,000 samples. A dashed line marks
+    /// <paramref name="threshold"/>, the quality below which samples are flagged, where there is one.
+    /// </summary>
+    /// <param name="quality">Each sample's label quality.</param>
+    /// <param name="wrong">Whether each sample's label is wrong, where the true labels are known.</param>
+    /// <param name="threshold">The flag threshold, if the detector has one.</param>
+    /// <param name="title">The plot's title.</param>
+    /// <param name="bins">The number of bins over [0, 1].</param>
+    public static byte[] QualityHistogram(IReadOnlyList<double> quality, IReadOnlyList<bool>? wrong, double? threshold, string title, int bins = 50)
+    {
+        if (wrong is not null && wrong.Count != quality.Count) throw new ArgumentException($"{wrong.Count} truths for {quality.Count} samples", nameof(wrong));
+        var right = new double[bins];
+        var bad = new double[bins];
+        for (int i = 0; i < quality.Count; i++)
+        {
+            if (double.IsNaN(quality[i])) continue;
+            int b = Math.Clamp((int)(quality[i] * bins), 0, bins - 1);
+            if (wrong is not null && wrong[i]) bad[b]++;
+            else right[b]++;
+        }
+        var plot = NewPlot();
+        double width = 1.0 / bins;
+        double top = Enumerable.Range(0, bins).Max(b => right[b] + bad[b]);
+        // Detectors pile most samples into the end bins, which would flatten the rest: above 1,000 in a bin the
+        // count axis is logarithmic (stacked bars keep their counts' edges, so a bar's top is the bin's total).
+        bool logarithmic = top > 1000;
+        double Height(double count) => logarithmic ? (count <= 0 ? 0 : Math.Log10(count) + 1) : count;
+        var bars = new List<Bar>();
+        for (int b = 0; b < bins; b++)
+        {
+            double centre = (b + 0.5) * width;
+            if (right[b] > 0) bars.Add(new Bar { Position = centre, Value = Height(right[b]), FillColor = RightColor, Size = width * 0.92, LineWidth = 0 });
+            if (bad[b] > 0)
+                bars.Add(new Bar { Position = centre, ValueBase = Height(right[b]), Value = Height(right[b] + bad[b]), FillColor = WrongColor, Size = width * 0.92, LineWidth = 0 });
+        }
+        plot.Add.Bars(bars);
+        if (logarithmic)
+        {
+            var decades = Enumerable.Range(0, (int)Math.Floor(Math.Log10(top)) + 1).ToArray();
+            plot.Axes.Left.SetTicks(decades.Select(d => d + 1.0).ToArray(), decades.Select(d => Math.Pow(10, d).ToString("#,0", CultureInfo.InvariantCulture)).ToArray());
+        }
+        if (wrong is not null)
+        {
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = "given label right", FillColor = RightColor });
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = "given label wrong", FillColor = WrongColor });
+        }
+        if (threshold is { } t)
+        {
+            var line = plot.Add.VerticalLine(t);
+            line.Color = Colors.Black;
+            line.LinePattern = LinePattern.Dashed;
+            line.LineWidth = 2;
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = string.Create(CultureInfo.InvariantCulture, $"flagged below {t:0.###}"), LineColor = Colors.Black, LinePattern = LinePattern.Dashed, LineWidth = 2 });
+        }
+        if (plot.Legend.ManualItems.Count > 0)
+        {
+            plot.Legend.IsVisible = true;
+            plot.Legend.Alignment = Alignment.UpperCenter;
+        }
+        plot.Axes.SetLimits(0, 1, 0, Math.Max(1, Height(top)) * 1.12);
+        plot.Title(title);
+        plot.XLabel("label quality (low: the given label is probably wrong)");
+        plot.YLabel(logarithmic ? "samples (logarithmic)" : "samples");
+        return plot.GetImageBytes(760, 420, ImageFormat.Png);
+    }
+
+    /// <summary>
+    /// The run's per-epoch measures in [0, 1] against the epoch: test accuracy, training-set accuracy against the
+    /// noisy and the true labels, memorisation and clean AUC, each where it was measured. Null when no measure has a value.
+    /// </summary>
+    public static byte[]? EpochCurves(IReadOnlyList<EpochMetrics> rows)
+    {
+        var series = new (string Name, Func<EpochMetrics, double> Value)[]
+        {
+            ("test accuracy", r => r.TestAccuracy),
+            ("train accuracy (noisy labels)", r => r.TrainAccuracyNoisy),
+            ("train accuracy (true labels)", r => r.TrainAccuracyTrue),
+            ("memorisation", r => r.Memorization),
+            ("clean AUC", r => r.CleanAuc),
+        };
+        var plot = NewPlot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int drawn = 0;
+        foreach (var (name, value) in series)
+        {
+            var points = rows.Where(r => !double.IsNaN(value(r))).ToArray();
+            if (points.Length == 0) continue;
+            var scatter = plot.Add.Scatter(points.Select(r => (double)r.Epoch).ToArray(), points.Select(value).ToArray());
+            scatter.LegendText = name;
+            scatter.Color = palette.GetColor(drawn++);
+            scatter.LineWidth = 2;
+            scatter.MarkerSize = rows.Count <= 40 ? 6 : 0;
+        }
+        if (drawn == 0) return null;
+        int last = rows.Max(r => r.Epoch), first = rows.Min(r => r.Epoch);
+        plot.Axes.SetLimits(first - 0.5, Math.Max(last, first + 1) + 0.5, 0, 1.02);
+        EpochTicks(plot, first, last);
+        plot.ShowLegend(Edge.Right);
+        plot.Title("Per-epoch measures");
+        plot.XLabel("epoch");
+        plot.YLabel("fraction");
+        return plot.GetImageBytes(780, 400, ImageFormat.Png);
+    }
+
+    /// <summary>The mean training loss against the epoch; null without rows.</summary>
+    public static byte[]? TrainingLossCurve(IReadOnlyList<EpochMetrics> rows)
+    {
+        var points = rows.Where(r => double.IsFinite(r.TrainLoss)).ToArray();
+        if (points.Length == 0) return null;
+        var plot = NewPlot();
+        var scatter = plot.Add.Scatter(points.Select(r => (double)r.Epoch).ToArray(), points.Select(r => r.TrainLoss).ToArray());
+        scatter.LineWidth = 2;
+        scatter.MarkerSize = points.Length <= 40 ? 6 : 0;
+        plot.Axes.AutoScale();
+        if (points.Length == 1) plot.Axes.SetLimitsX(points[0].Epoch - 1, points[0].Epoch + 1);
+        EpochTicks(plot, points.Min(r => r.Epoch), points.Max(r => r.Epoch));
+        plot.Title("Training loss");
+        plot.XLabel("epoch");
+        plot.YLabel("mean loss");
+        return plot.GetImageBytes(480, 400, ImageFormat.Png);
+    }
+
+    /// <summary>Whole-epoch ticks on the bottom axis, at most about 15 of them.</summary>
+    private static void EpochTicks(Plot plot, int first, int last)
+    {
+        int step = Math.Max(1, (int)Math.Ceiling((last - first + 1) / 15.0));
+        var epochs = Enumerable.Range(first, last - first + 1).Where(e => (e - first) % step == 0).ToArray();
+        plot.Axes.Bottom.SetTicks(epochs.Select(e => (double)e).ToArray(), epochs.Select(e => e.ToString(CultureInfo.InvariantCulture)).ToArray());
+    }
+
+    /// <summary>A plot whose text uses a sans-serif font installed here.</summary>
+    private static Plot NewPlot()
+    {
+        var plot = new Plot();
+        plot.Font.Set(SansFont.Value);
+        return plot;
+    }
+
+    /// <summary>The first of a few common sans-serif families that is installed, else ScottPlot's own choice.</summary>
+    private static readonly Lazy<string> SansFont = new(() =>
+    {
+        var installed = SkiaSharp.SKFontManager.Default.GetFontFamilies().ToHashSet(StringComparer.OrdinalIgnoreCase);
+        return new[] { "DejaVu Sans", "Liberation Sans", "Open Sans", "Noto Sans", "Lato", "Arial", "Helvetica" }.FirstOrDefault(installed.Contains) ?? Fonts.Sans;
+    });
+
+    private static string Shorten(string name) => name.Length <= 16 ? name : name[..15] + "…";
+}
