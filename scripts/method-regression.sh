@@ -8,7 +8,7 @@ set -euo pipefail
 
 if [[ "${1:-}" == "--compare" ]]; then
   a="$2"; b="$3"; status=0
-  for dir in "$a"/*/; do
+  for dir in "$b"/*/; do
     m=$(basename "$dir")
     # seconds differ from run to run: compare every other column
     if diff <(cut -d, -f1-8,11- "$a/$m/metrics.csv") <(cut -d, -f1-8,11- "$b/$m/metrics.csv") > /dev/null; then
@@ -27,7 +27,8 @@ mkdir -p "$out"
 exclude="$out/exclude.csv"
 { echo index; seq 2000 59999; } > "$exclude"
 common=(--exclude "$exclude" --noise symmetric --noise-rate 0.5 --precision fp32 --threads 2 --batch-size 64 --seed 7)
-run() { local name="$1"; shift; rm -rf "${out:?}/$name"; echo "== $name"; dotnet "$dll" train "${common[@]}" "$@" --out "$out/$name" | tail -1; }
+# ONLY="dividemix elr-plus" runs those alone.
+run() { local name="$1"; shift; [[ -n "${ONLY:-}" && " $ONLY " != *" $name "* ]] && return 0; rm -rf "${out:?}/$name"; echo "== $name"; dotnet "$dll" train "${common[@]}" "$@" --out "$out/$name" | tail -1; }
 run ce --method ce --epochs 2
 run ce-reg --method ce-reg --epochs 2
 run dividemix --method dividemix --epochs 3 --warmup 1
@@ -35,5 +36,6 @@ run dividemix-encoder --method dividemix --encoder "$encoder" --epochs 3 --warmu
 run elr --method elr --epochs 2
 run elr-plus --method elr-plus --epochs 2
 run ce-fixed --method ce --encoder "$encoder" --encoder-mode fixed --epochs 2
+[[ -n "${ONLY:-}" && " $ONLY " != *" simclr "* ]] && exit 0
 rm -rf "${out:?}/simclr"; echo "== simclr"
 dotnet "$dll" pretrain --precision fp32 --threads 2 --batch-size 64 --seed 7 --epochs 1 --out "$out/simclr" 2>&1 | tail -1 || true

@@ -32,6 +32,15 @@ public sealed record NoiseRateEstimate(double WrongFraction, double ConfidentJoi
     /// <summary>Below this share of wrong labels the structure is not judged: too few wrong labels to see one.</summary>
     public const double StructureFloor = 0.02;
 
+    /// <summary>The estimate as a tensor of doubles, to keep in a checkpoint (<see cref="FromTensor"/> reads it back).</summary>
+    public TorchSharp.torch.Tensor ToTensor() =>
+        TorchSharp.torch.tensor(new[] { WrongFraction, ConfidentJointWrongFraction, OffDiagonalConcentration, (double)Structure, NominalRate, ClassCount, AfterEpoch });
+
+    /// <summary>Reads what <see cref="ToTensor"/> wrote; a tensor of another length is an error.</summary>
+    public static NoiseRateEstimate FromTensor(TorchSharp.torch.Tensor saved) => saved.data<double>().ToArray() is [var wrong, var joint, var concentration, var structure, var nominal, var k, var after]
+        ? new NoiseRateEstimate(wrong, joint, concentration, (NoiseKind)(int)structure, nominal, (int)k, (int)after)
+        : throw new ArgumentException($"a noise estimate holds 7 values, got {saved.numel()}", nameof(saved));
+
     /// <summary>The synthetic noise that matches the estimate, to resolve per-setting defaults with.</summary>
     public NoiseSpec AsNoiseSpec() => new() { Kind = Structure, Rate = NominalRate };
 

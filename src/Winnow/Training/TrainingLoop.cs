@@ -80,7 +80,6 @@ public sealed class TrainingLoop
             ? new RandomCropFlip(options.CropPadding, options.HorizontalFlip) : NormalizeOnly.Instance;
         var views = method.TrainViews(augment);
         var mislabeled = Enumerable.Range(0, labels.Count).Where(labels.IsMislabeled).ToArray();
-        var isClean = Enumerable.Range(0, labels.Count).Select(i => !labels.IsMislabeled(i)).ToArray();
         DatasetPredictions? trainPredictions = null;
 
         for (int epoch = startEpoch; epoch < options.Epochs; epoch++)
@@ -151,7 +150,7 @@ public sealed class TrainingLoop
                     Memorization = mislabeled.Length == 0 ? double.NaN
                         : (double)mislabeled.Count(i => trainPred.Predicted[i] == labels.Noisy[i]) / mislabeled.Length,
                     CleanAuc = mislabeled.Length == 0 || mislabeled.Length == labels.Count ? double.NaN
-                        : RocAuc.Compute(CleanProbability.FromLosses(trainPred.Losses(labels.Noisy), new GaussianMixtureOptions { Seed = options.Seed }), isClean),
+                        : CleanSetMeasures.RocAucOf(CleanProbability.FromLosses(trainPred.Losses(labels.Noisy), new GaussianMixtureOptions { Seed = options.Seed }), labels),
                 };
             }
             bool isBest = row.TestAccuracy > best;

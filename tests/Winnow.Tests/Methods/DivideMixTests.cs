@@ -16,13 +16,13 @@ public class DivideMixTests
         using var _ = NewDisposeScope();
         // Two labeled rows (targets one-hot) then two unlabeled rows (sharpened guesses).
         var inputs = tensor(new float[] { 1, 1, 2, 2, 10, 10, 20, 20 }, [4, 2]);
-        var guesses = DivideMixMethod.Sharpen(tensor(new float[] { 0.6f, 0.4f, 0.3f, 0.7f }, [2, 2]), 0.5);
+        var guesses = MixMatch.Sharpen(tensor(new float[] { 0.6f, 0.4f, 0.3f, 0.7f }, [2, 2]), 0.5);
         var targets = cat([tensor(new float[] { 1, 0, 0, 1 }, [2, 2]), guesses]);
         Assert.True(guesses.sum(1).allclose(ones(2)));
         // Sharpening with T = 0.5 squares and renormalises: 0.36 / (0.36 + 0.16).
         Assert.Equal(0.36f / 0.52f, guesses[0, 0].item<float>(), 5);
         var permutation = tensor(new long[] { 2, 3, 0, 1 });
-        var (mixed, mixedTargets) = DivideMixMethod.Mix(inputs, targets, 0.3, permutation);
+        var (mixed, mixedTargets) = MixMatch.Mix(inputs, targets, 0.3, permutation);
         // λ′ = max(0.3, 0.7) = 0.7: labeled row 0 takes 30% of unlabeled row 2.
         Assert.Equal(0.7f * 1 + 0.3f * 10, mixed[0, 0].item<float>(), 5);
         Assert.Equal(0.7f * 20 + 0.3f * 2, mixed[3, 1].item<float>(), 5);
@@ -34,9 +34,9 @@ public class DivideMixTests
     public void BetaDrawsHaveTheRightMean()
     {
         var rng = new Random(1);
-        double mean = Enumerable.Range(0, 20000).Average(_ => DivideMixMethod.BetaSample(4, rng));
+        double mean = Enumerable.Range(0, 20000).Average(_ => BetaDistribution.Sample(4, rng));
         Assert.Equal(0.5, mean, 2);
-        var skewed = Enumerable.Range(0, 20000).Average(_ => DivideMixMethod.BetaSample(0.5, rng));
+        var skewed = Enumerable.Range(0, 20000).Average(_ => BetaDistribution.Sample(0.5, rng));
         Assert.Equal(0.5, skewed, 1);
     }
 
@@ -155,21 +155,21 @@ public class DivideMixTests
     public void LowestLossMaskTakesTheCountOrEachClassesShare()
     {
         double[] loss = [0.8, 0.1, 0.5, 0.1, 0.3, 0.9];
-        Assert.Equal([false, true, false, true, true, false], DivideMixMethod.LowestLossMask(loss, 3));
+        Assert.Equal([false, true, false, true, true, false], CoDivision.LowestLossMask(loss, 3));
         // A tie across the cut goes to the lower index.
-        Assert.Equal([false, true, false, false, false, false], DivideMixMethod.LowestLossMask(loss, 1));
-        Assert.Equal(new bool[6], DivideMixMethod.LowestLossMask(loss, 0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => DivideMixMethod.LowestLossMask(loss, 7));
+        Assert.Equal([false, true, false, false, false, false], CoDivision.LowestLossMask(loss, 1));
+        Assert.Equal(new bool[6], CoDivision.LowestLossMask(loss, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CoDivision.LowestLossMask(loss, 7));
         // Classes 0 (rows 0-3) and 1 (rows 4, 5): four of six rows get 4/6 of a count of 3 = 2, the other class 1.
         int[] classes = [0, 0, 0, 0, 1, 1];
-        Assert.Equal([false, true, false, true, true, false], DivideMixMethod.LowestLossMask(loss, 3, classes));
+        Assert.Equal([false, true, false, true, true, false], CoDivision.LowestLossMask(loss, 3, classes));
         // Shares of a count of 4: 2.67 and 1.33; the larger remainder gets the odd one: 3 and 1.
-        Assert.Equal([false, true, true, true, true, false], DivideMixMethod.LowestLossMask(loss, 4, classes));
+        Assert.Equal([false, true, true, true, true, false], CoDivision.LowestLossMask(loss, 4, classes));
         // Without classes a count of 3 takes the three lowest, both of class 1's among them; with classes, class 0 gets two.
         double[] skewed = [0.2, 0.1, 0.3, 0.25, 0.05, 0.04];
-        Assert.Equal([false, true, false, false, true, true], DivideMixMethod.LowestLossMask(skewed, 3));
-        Assert.Equal([true, true, false, false, false, true], DivideMixMethod.LowestLossMask(skewed, 3, classes));
-        Assert.Throws<ArgumentException>(() => DivideMixMethod.LowestLossMask(loss, 3, [0, 1]));
+        Assert.Equal([false, true, false, false, true, true], CoDivision.LowestLossMask(skewed, 3));
+        Assert.Equal([true, true, false, false, false, true], CoDivision.LowestLossMask(skewed, 3, classes));
+        Assert.Throws<ArgumentException>(() => CoDivision.LowestLossMask(loss, 3, [0, 1]));
     }
 
     [Fact]

@@ -1,15 +1,7 @@
 using Winnow.Data;
+using Winnow.Detection;
 
 namespace Winnow.Methods;
-
-/// <summary>How DivideMix's two networks divide the data between them.</summary>
-public enum CoDivideOrder
-{
-    /// <summary>Both splits are computed before either network trains (DivideMix).</summary>
-    Simultaneous,
-    /// <summary>Network 2's split trains network 1, then the updated network 1 splits for network 2 (C2D).</summary>
-    Sequential,
-}
 
 /// <summary>
 /// DivideMix's hyper-parameters. Left null, the per-setting ones are chosen by <see cref="Resolve"/> from the noise
@@ -130,6 +122,16 @@ public sealed record DivideMixOptions
 
     /// <summary>Whether a rate-dependent value is still null: the run waits for the noise estimated after warm-up.</summary>
     public bool AwaitsNoiseEstimate => LambdaU is null || Threshold is null || LossHistory is null || Alpha is null;
+
+    /// <summary>
+    /// What the co-division needs, once τ and the loss history are resolved; with <paramref name="pendingAllowed"/>,
+    /// before (τ and the history then hold placeholders, for reading the mixture's settings only).
+    /// </summary>
+    public CoDivisionSettings DivisionSettings(bool pendingAllowed = false) => new(
+        Threshold ?? (pendingAllowed ? double.NaN : throw new InvalidOperationException("τ is not resolved yet")),
+        LossHistory ?? (pendingAllowed ? 0 : throw new InvalidOperationException("the loss history is not resolved yet")),
+        ClipThreshold, HoldLabeledSize, ClassBalancedSplit, CoDivide, LabeledBatchSize,
+        new GaussianMixtureOptions { MaxIterations = MixtureIterations, Tolerance = MixtureTolerance, RegCovar = MixtureRegCovar });
 
     /// <summary>Throws a <see cref="WinnowException"/> naming the first value out of its range.</summary>
     private void Validate()

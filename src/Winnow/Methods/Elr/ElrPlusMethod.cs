@@ -83,10 +83,10 @@ public sealed class ElrPlusMethod : ITrainingMethod
         int classes = net.ClassCount;
         net.train();
         optimizer.ZeroGrad();
-        double l = DivideMixMethod.BetaSample(mixupAlpha, mixing);
+        double l = BetaDistribution.Sample(mixupAlpha, mixing);
         var perm = randperm(batch.Count);
         var oneHot = F.one_hot(batch.Labels, classes).to(ScalarType.Float32);
-        var (mixedX, mixedY) = DivideMixMethod.Mix(batch.Images, oneHot, l, perm);
+        var (mixedX, mixedY) = MixMatch.Mix(batch.Images, oneHot, l, perm);
         l = Math.Max(l, 1 - l);
         var logits = net.forward(mixedX);
         var idx = tensor(batch.Indices.Select(i => (long)i).ToArray());
