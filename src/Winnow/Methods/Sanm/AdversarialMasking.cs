@@ -83,7 +83,7 @@ public sealed class AdversarialMasking
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var (peaks, troughs) = ActivationExtremes(featureMaps.detach(), height, width);
-        double[] qualities = labelQualities.detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
+        double[] qualities = labelQualities.detach().to(ScalarType.Float64).cpu().contiguous().data<double>().ToArray();
         var ratios = new double[n];
         var maxBoxes = new MaskBox[n];
         var minBoxes = new MaskBox[n];
@@ -137,7 +137,7 @@ public sealed class AdversarialMasking
     public static ((int Row, int Column)[] Peaks, (int Row, int Column)[] Troughs) ActivationExtremes(Tensor featureMaps, int height, int width)
     {
         using var scope = NewDisposeScope();
-        float[] values = ActivationMaps(featureMaps, height, width).cpu().data<float>().ToArray();
+        float[] values = ActivationMaps(featureMaps, height, width).cpu().contiguous().data<float>().ToArray();
         int n = values.Length / (height * width), size = height * width;
         var peaks = new (int, int)[n];
         var troughs = new (int, int)[n];
