@@ -17,6 +17,15 @@ public abstract class Encoder : nn.Module<Tensor, Tensor>
 
     /// <summary>The architecture's registered name (see <see cref="ModelFactory"/>).</summary>
     public abstract string Architecture { get; }
+
+    /// <summary>
+    /// The last stage's feature map before pooling, (N, C_f, h_f, w_f), in the input's dtype (bfloat16 in, bfloat16
+    /// out). <c>forward</c> is its global average pool, flattened.
+    /// </summary>
+    public abstract Tensor FeatureMap(Tensor x);
+
+    /// <summary>The shape (C_f, h_f, w_f) of <see cref="FeatureMap"/> for images of the given shape.</summary>
+    public abstract (int Channels, int Height, int Width) FeatureMapShape(int channels, int height, int width);
 }
 
 /// <summary>Numeric precision of the compute.</summary>
@@ -107,6 +116,20 @@ public sealed class Classifier : nn.Module<Tensor, Tensor>
         if (!frozen) return encoder.forward(input);
         using var _ = no_grad();
         return encoder.forward(input);
+    }
+
+    /// <summary>
+    /// The encoder's last feature map before pooling, (N, C_f, h_f, w_f), as float32 (computed in bfloat16 when
+    /// <see cref="Precision"/> is bfloat16; without autograd when the encoder is frozen). Its global average pool is
+    /// <see cref="Features"/>.
+    /// </summary>
+    public Tensor FeatureMap(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var input = PrepareInput(x);
+        if (!frozen) return encoder.FeatureMap(input).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        using var _ = no_grad();
+        return encoder.FeatureMap(input).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     /// <summary>Features of the input (float32).</summary>

@@ -103,6 +103,7 @@ public sealed class ResNetEncoder : Encoder
     private readonly Sequential stages;
     private readonly int featureDimension;
     private readonly string architecture;
+    private readonly int[] stageStrides;
 
     /// <summary>Builds the encoder.</summary>
     /// <param name="architecture">Registered name.</param>
@@ -116,6 +117,7 @@ public sealed class ResNetEncoder : Encoder
         : base(nameof(ResNetEncoder))
     {
         this.architecture = architecture;
+        stageStrides = [.. strides];
         stem = new MixedConv2d(inputChannels, stemWidth, 3, 1, 1);
         stemBn = new KeepAliveBatchNorm2d(stemWidth);
         var layers = new List<(string, nn.Module<Tensor, Tensor>)>();
@@ -146,9 +148,33 @@ public sealed class ResNetEncoder : Encoder
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
+        return F.adaptive_avg_pool2d(LastStage(x), [1, 1]).flatten(1).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc/>
+    public override Tensor FeatureMap(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return LastStage(x).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc/>
+    public override (int Channels, int Height, int Width) FeatureMapShape(int channels, int height, int width)
+    {
+        // The stem (3×3, stride 1, padding 1) keeps the size; each stage's first block (3×3, padding 1, and its 1×1
+        // shortcut, padding 0) maps n to ⌊(n − 1)/s⌋ + 1.
+        foreach (int s in stageStrides)
+        {
+            height = (height - 1) / s + 1;
+            width = (width - 1) / s + 1;
+        }
+        return (featureDimension, height, width);
+    }
+
+    private Tensor LastStage(Tensor x)
+    {
         var stemmed = training ? F.relu(stemBn.forward(stem.forward(x))) : F.relu(stem.ForwardFolded(x, stemBn), inplace: true);
-        var h = stages.forward(stemmed);
-        return F.adaptive_avg_pool2d(h, [1, 1]).flatten(1).MoveToOuterDisposeScope();
+        return stages.forward(stemmed);
     }
 
     private void InitialiseLikeSupContrast()
