@@ -117,7 +117,7 @@ internal sealed class TrainingLoopOptions
         Milestones = new("--milestones") { Description = "multistep: epochs (0-based) at which the rate is multiplied by --gamma", AllowMultipleArgumentsPerToken = true };
         Gamma = new("--gamma") { Description = "step, multistep: decay factor", DefaultValueFactory = _ => 0.1 };
         StepSize = new("--step-size") { Description = "step: epochs between decays", DefaultValueFactory = _ => 30 };
-        WarmupEpochs = new("--warmup-epochs") { Description = "Epochs of linear learning-rate warm-up", DefaultValueFactory = _ => D.Schedule.WarmupEpochs };
+        WarmupEpochs = new("--lr-warmup-epochs") { Description = "Epochs of linear learning-rate warm-up", DefaultValueFactory = _ => D.Schedule.WarmupEpochs };
         Precision = PrecisionOption("the run's training step");
         Seed = new("--seed") { Description = "Seed of initialisation, shuffling and augmentation", DefaultValueFactory = _ => D.Seed };
         CropPadding = new("--crop-padding") { Description = "Random-crop padding in pixels (0: no crop)", DefaultValueFactory = _ => D.CropPadding };

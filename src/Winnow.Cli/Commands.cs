@@ -15,14 +15,18 @@ namespace Winnow.Cli;
 
 internal static class Commands
 {
-    // The library's defaults, shown in --help and used when an option is left out.
-    private static readonly DivideMixOptions DivideMixDefaults = new();
-
-    public static Command Train()
+    /// <summary>
+    /// 'winnow train' with the common options and those of <paramref name="methodName"/> (the --method on the command
+    /// line; ce when none is given or the name is unknown, which --method's own check then refuses).
+    /// </summary>
+    public static Command Train(string? methodName)
     {
-        var cmd = new Command("train", "Train a classifier on (noisy) labels and write a run folder: options.json, metrics.csv, noisy_labels.csv, last.ckpt, best.ckpt, summary.json");
-        var method = new Option<string>("--method") { Description = "Training method: " + string.Join("; ", MethodFactory.Methods.Select(m => $"{m.Key} = {m.Value}")), DefaultValueFactory = _ => "ce" };
-        method.AcceptOnlyFromAmong([.. MethodFactory.Methods.Keys]);
+        var classifiers = MethodRegistry.OfKind(MethodKind.Classifier);
+        var definition = classifiers.FirstOrDefault(d => d.Name == methodName) ?? classifiers.First(d => d.Name == "ce");
+        var cmd = new Command("train", "Train a classifier on (noisy) labels and write a run folder: options.json, metrics.csv, noisy_labels.csv, last.ckpt, best.ckpt, summary.json, label_issues.csv, noise_estimate.json, report.html. "
+            + "'winnow train --method NAME --help' lists NAME's own options");
+        var method = new Option<string>("--method") { Description = "Training method: " + string.Join("; ", classifiers.Select(m => $"{m.Name} = {m.Summary}")), DefaultValueFactory = _ => "ce" };
+        method.AcceptOnlyFromAmong([.. classifiers.Select(m => m.Name)]);
         var model = new Option<string>("--model") { Description = "Encoder: " + string.Join("; ", ModelFactory.Encoders.Select(m => $"{m.Key} = {m.Value}")), DefaultValueFactory = _ => ModelFactory.DefaultEncoder };
         model.AcceptOnlyFromAmong([.. ModelFactory.Encoders.Keys]);
         var noisyLabels = new Option<string?>("--noisy-labels") { Description = "Use a noisy-label CSV written by 'winnow noise make' (index,noisy_label,true_label) instead of making noise" };
@@ -30,34 +34,13 @@ internal static class Commands
         var outDir = new Option<string?>("--out") { Description = "Run folder to create (default: runs/<method>-<dataset>-<noise>-<time>)" };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder from its last checkpoint; every other option is read from its options.json" };
         var encoder = new Option<string?>("--encoder") { Description = "Start the encoder from this checkpoint (a 'winnow pretrain' run's last.ckpt: C2D's SimCLR initialisation; or a 'winnow train' run's checkpoint); --model defaults to its architecture" };
-        var encoderMode = new Option<string>("--encoder-mode") { Description = "With --encoder: finetune (all layers train) or fixed (frozen encoder in eval mode, linear head trained)", DefaultValueFactory = _ => "finetune" };
+        var encoderMode = new Option<string>("--encoder-mode") { Description = "With --encoder: finetune (all layers train) or fixed (frozen encoder in eval mode, linear head trained; ce only)", DefaultValueFactory = _ => "finetune" };
         encoderMode.AcceptOnlyFromAmong("finetune", "fixed");
-        var headEpochs = new Option<int>("--head-epochs") { Description = "ce with --encoder (finetune): first train only the new head on the frozen encoder for this many epochs, then every layer (LP-FT)" };
-        var regLambda = new Option<double>("--reg-lambda") { Description = "ce-reg: weight of the representation regularizer", DefaultValueFactory = _ => new RepresentationRegularizerOptions().Lambda };
-        var regTemperature = new Option<double>("--reg-temperature") { Description = "ce-reg: InfoNCE temperature", DefaultValueFactory = _ => new RepresentationRegularizerOptions().Temperature };
-        var warmup = new Option<int?>("--warmup") { Description = "dividemix: warm-up epochs (default 10 from scratch, 5 with --encoder)" };
-        var lambdaU = new Option<double?>("--lambda-u") { Description = "dividemix: weight of the unlabeled loss (default by noise: 0 at 20% sym and asym, 25 at 50-80%, 50 at 90%)" };
-        var threshold = new Option<double?>("--p-threshold") { Description = "dividemix: clean-probability threshold (default 0.5; 0.6 at 90% noise)" };
-        var coDivide = new Option<string>("--co-divide") { Description = "dividemix: simultaneous (DivideMix) or sequential (C2D)", DefaultValueFactory = _ => "simultaneous" };
-        coDivide.AcceptOnlyFromAmong("simultaneous", "sequential");
-        var gmmIterations = new Option<int>("--gmm-iterations") { Description = "dividemix: EM iterations of the loss mixture (DivideMix 10, C2D 200)", DefaultValueFactory = _ => DivideMixDefaults.MixtureIterations };
-        var warmupClip = new Option<double?>("--warmup-clip") { Description = "dividemix: largest gradient norm during warm-up (default 1 with --encoder as C2D, off from scratch; 0 = off)" };
-        var rampEpochs = new Option<int>("--ramp-epochs") { Description = "dividemix: epochs over which the unlabeled-loss weight ramps up after warm-up", DefaultValueFactory = _ => DivideMixDefaults.RampUpEpochs };
-        var mixAlpha = new Option<double?>("--mix-alpha") { Description = $"dividemix: MixMatch's Beta(α, α) (default 4 from scratch; from --encoder 0.01, which all but turns mixing off, and 4 at 90% symmetric noise; the official code uses 0.5 on Clothing1M and WebVision); elr-plus: mixup's α (default 1 from scratch, 0.01 from --encoder)" };
-        var sharpen = new Option<double>("--sharpen-temperature") { Description = "dividemix: sharpening temperature T of refined and guessed labels", DefaultValueFactory = _ => DivideMixDefaults.SharpenTemperature };
-        var holdLabeledSize = new Option<bool>("--hold-labeled-size") { Description = "dividemix: after the first division, label as many samples as it did (those of lowest averaged loss) instead of all above the threshold; Winnow's option for 90% noise from --encoder" };
-        var classBalanced = new Option<bool>("--class-balanced-split") { Description = "dividemix: share the labeled set among the noisy classes in proportion to their samples, each share the class's samples of lowest loss (UNICON's uniform selection; for symmetric noise)" };
-        var lossHistory = new Option<int?>("--loss-history") { Description = "dividemix: epochs of per-sample losses averaged before the mixture is fitted (default 5 at 90% noise and above, else 1)" };
         cmd.Options.Add(method);
         cmd.Options.Add(model);
         cmd.Options.Add(encoder);
-        var elrBeta = new Option<double?>("--elr-beta") { Description = "elr, elr-plus: target momentum β (default 0.7 symmetric, 0.9 asymmetric)" };
-        var elrLambda = new Option<double?>("--elr-lambda") { Description = "elr, elr-plus: regularizer weight λ (default 3 symmetric, 1 asymmetric)" };
-        foreach (var o in new Option[] { warmup, lambdaU, threshold, coDivide, gmmIterations, warmupClip, rampEpochs, mixAlpha, sharpen, lossHistory, holdLabeledSize, classBalanced, elrBeta, elrLambda }) cmd.Options.Add(o);
         cmd.Options.Add(encoderMode);
-        cmd.Options.Add(headEpochs);
-        cmd.Options.Add(regLambda);
-        cmd.Options.Add(regTemperature);
+        var methodOptions = new MethodOptionSet(cmd, definition);
         var dataset = new DatasetOptions(cmd);
         var noise = new NoiseOptions(cmd);
         cmd.Options.Add(noisyLabels);
@@ -69,32 +52,20 @@ internal static class Commands
         {
             if (r.GetValue(resume) is { } resumeDir) return ResumeRun(resumeDir, ct);
             string? encoderPath = r.GetValue(encoder);
+            if (r.GetValue(method) != definition.Name)
+                throw new WinnowException($"--method {r.GetValue(method)} must be read before the other options; give it as '--method NAME' after 'train'");
             var manifest = new RunManifest
             {
                 Method = r.GetValue(method)!,
                 Model = ChooseModel(r, model, encoderPath),
                 Encoder = encoderPath is null ? null : Path.GetFullPath(encoderPath),
                 EncoderMode = r.GetValue(encoderMode) == "fixed" ? EncoderMode.Fixed : EncoderMode.Finetune,
-                HeadOnlyEpochs = r.GetValue(headEpochs),
-                DivideMix = r.GetValue(method) == "dividemix" ? new DivideMixOptions
-                {
-                    WarmupEpochs = r.GetValue(warmup), LambdaU = r.GetValue(lambdaU), Threshold = r.GetValue(threshold),
-                    CoDivide = r.GetValue(coDivide) == "sequential" ? CoDivideOrder.Sequential : CoDivideOrder.Simultaneous,
-                    MixtureIterations = r.GetValue(gmmIterations), WarmupGradientClip = r.GetValue(warmupClip), RampUpEpochs = r.GetValue(rampEpochs),
-                    Alpha = r.GetValue(mixAlpha), SharpenTemperature = r.GetValue(sharpen), LossHistory = r.GetValue(lossHistory),
-                    HoldLabeledSize = r.GetValue(holdLabeledSize), ClassBalancedSplit = r.GetValue(classBalanced),
-                } : null,
-                Elr = r.GetValue(method) is "elr" or "elr-plus" ? new ElrOptions
-                {
-                    Beta = r.GetValue(elrBeta), Lambda = r.GetValue(elrLambda), MixupAlpha = r.GetValue(mixAlpha),
-                } : null,
-                Regularizer = r.GetValue(method) == "ce-reg" ? new RepresentationRegularizerOptions { Lambda = r.GetValue(regLambda), Temperature = r.GetValue(regTemperature) } : null,
                 Dataset = dataset.Read(r),
                 Noise = noise.Read(r, r.GetValue(noisyLabels)),
                 ExcludeFile = r.GetValue(exclude) is { } excludePath ? Path.GetFullPath(excludePath) : null,
                 Training = loop.Read(r),
                 CommandLine = "winnow " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
-            };
+            }.WithMethodOptions(methodOptions.Read(r));
             string outPath = r.GetValue(outDir) ?? DefaultRunFolder(manifest);
             if (File.Exists(Path.Combine(outPath, "options.json")))
                 throw new WinnowException($"{outPath} already holds a run; continue it with --resume {outPath} or choose another --out");
@@ -155,17 +126,14 @@ internal static class Commands
         var cmd = new Command("pretrain", "Self-supervised SimCLR pre-training on the training images (labels are never read); writes last.ckpt (encoder and projection head), metrics.csv with a kNN monitor, options.json");
         var model = new Option<string>("--model") { Description = "Encoder: " + string.Join(", ", ModelFactory.Encoders.Keys), DefaultValueFactory = _ => ModelFactory.DefaultEncoder };
         model.AcceptOnlyFromAmong([.. ModelFactory.Encoders.Keys]);
-        var d = new SimClrOptions();
-        var temperature = new Option<double>("--temperature") { Description = "NT-Xent temperature", DefaultValueFactory = _ => d.Temperature };
-        var projection = new Option<int>("--projection-dim") { Description = "Projection head output size", DefaultValueFactory = _ => d.ProjectionDimension };
-        var cropMin = new Option<double>("--crop-scale-min") { Description = "Smallest random-resized-crop area (fraction of the image)", DefaultValueFactory = _ => d.Augmentation.CropScaleMin };
-        var blur = new Option<double>("--blur") { Description = "Probability of Gaussian blur in a view (0: off)", DefaultValueFactory = _ => d.Augmentation.BlurProbability };
         var outDir = new Option<string?>("--out") { Description = "Run folder to create (default: runs/simclr-<dataset>-<time>)" };
         var resume = new Option<string?>("--resume") { Description = "Continue the pre-training run in this folder from its last checkpoint" };
         cmd.Options.Add(model);
         var dataset = new DatasetOptions(cmd);
         var loop = new TrainingLoopOptions(cmd, PretrainDefaults);
-        foreach (var o in new Option[] { temperature, projection, cropMin, blur, outDir, resume }) cmd.Options.Add(o);
+        var simclr = MethodRegistry.Get("simclr");
+        var methodOptions = new MethodOptionSet(cmd, simclr);
+        foreach (var o in new Option[] { outDir, resume }) cmd.Options.Add(o);
         cmd.SetAction((r, ct) => CliErrors.Run(() =>
         {
             if (r.GetValue(resume) is { } resumeDir) return ResumeRun(resumeDir, ct);
@@ -176,16 +144,8 @@ internal static class Commands
                 Model = r.GetValue(model)!,
                 Dataset = dataset.Read(r),
                 Training = training,
-                SimClr = new SimClrOptions
-                {
-                    Temperature = r.GetValue(temperature),
-                    ProjectionDimension = r.GetValue(projection),
-                    Augmentation = new SimClrAugmentation { CropScaleMin = r.GetValue(cropMin), BlurProbability = r.GetValue(blur) },
-                },
                 CommandLine = "winnow " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
-            };
-            if (manifest.SimClr.Temperature <= 0 || manifest.SimClr.ProjectionDimension < 1 || manifest.SimClr.Augmentation.CropScaleMin is <= 0 or > 1)
-                throw new WinnowException("--temperature must be positive, --projection-dim at least 1, --crop-scale-min in (0, 1]");
+            }.WithMethodOptions(methodOptions.Read(r));
             string outPath = r.GetValue(outDir) ?? Path.Combine("runs", $"simclr-{manifest.Dataset.Kind.ToString().ToLowerInvariant()}-{DateTime.Now:yyyyMMdd-HHmmss}");
             if (File.Exists(Path.Combine(outPath, "options.json")))
                 throw new WinnowException($"{outPath} already holds a run; continue it with --resume {outPath} or choose another --out");
@@ -206,7 +166,7 @@ internal static class Commands
         if (!File.Exists(Path.Combine(resumeDir, "options.json"))) throw new DataFormatException(resumeDir, "no options.json: not a Winnow run folder");
         var folder = new RunFolder(resumeDir);
         Console.WriteLine($"Resuming {folder.Path}");
-        bool knn = folder.ReadJson<RunManifest>(folder.OptionsFile).Method == "simclr";
+        bool knn = folder.ReadJson<RunManifest>(folder.OptionsFile).Definition().Kind == MethodKind.Pretraining;
         var (resumed, result) = TrainingConsole.Run(knn ? "pretrain" : "train", p => TrainingJob.Resume(folder, p, ct));
         resumed.Dispose();
         TrainingConsole.PrintSummary(result.Summary, folder.Path, knn ? "kNN" : "test");

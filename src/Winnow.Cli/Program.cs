@@ -3,7 +3,7 @@ using Winnow.Cli;
 
 Winnow.Models.NativeAllocator.KeepFreedMemory();
 var root = new RootCommand("winnow: train image classifiers from datasets whose labels are partly wrong");
-root.Subcommands.Add(Commands.Train());
+root.Subcommands.Add(Commands.Train(MethodOptionSet.MethodIn(args, "train")));
 root.Subcommands.Add(Commands.Pretrain());
 root.Subcommands.Add(Commands.Probe());
 root.Subcommands.Add(Commands.Issues());

@@ -1,4 +1,6 @@
 using System.Reflection;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Winnow.Analysis;
 using Winnow.Detection;
 using Winnow.Data;
@@ -30,23 +32,14 @@ public sealed record RunManifest
     public EncoderMode EncoderMode { get; init; } = EncoderMode.Finetune;
 
     /// <summary>
-    /// With <see cref="Encoder"/> in finetune mode (cross-entropy): epochs at the start in which the encoder is frozen
-    /// (eval mode, no gradients) and only the new head trains, before every layer fine-tunes (LP-FT, Kumar et al.
-    /// 2022), so that gradients through a random head do not disturb the pre-trained features. 0: fine-tune from the start.
+    /// The method's options record as JSON (<see cref="IMethodDefinition.ReadOptions"/>), its per-setting values resolved
+    /// when the run starts; null takes the method's defaults.
     /// </summary>
-    public int HeadOnlyEpochs { get; init; }
+    public JsonElement? MethodOptions { get; init; }
 
-    /// <summary>SimCLR's options, for pre-training runs.</summary>
-    public SimClrOptions? SimClr { get; init; }
-
-    /// <summary>DivideMix's options, for the dividemix method, with the per-setting values resolved when the run starts.</summary>
-    public DivideMixOptions? DivideMix { get; init; }
-
-    /// <summary>ELR's and ELR+'s options, with β and λ resolved when the run starts.</summary>
-    public ElrOptions? Elr { get; init; }
-
-    /// <summary>The representation regularizer's options, for the ce-reg method.</summary>
-    public RepresentationRegularizerOptions? Regularizer { get; init; }
+    /// <summary>Fields of options.json this version does not know (runs made before the method registry keep their method's options here).</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? OtherFields { get; init; }
 
     /// <summary>The images.</summary>
     public DatasetSpec Dataset { get; init; } = new();
@@ -94,6 +87,37 @@ public sealed record RunManifest
     /// </summary>
     public NoiseSpec? KnownNoise() =>
         Noise.Kind != NoiseKind.None || (Dataset.LabelFile is null && Noise.File is null && Dataset.Kind != DatasetKind.Folder) ? Noise : null;
+
+    /// <summary>What the method is built from, for images of <paramref name="inputChannels"/> channels.</summary>
+    public MethodContext Context(int inputChannels, int classCount, int sampleCount, bool initialiseEncoder) => new()
+    {
+        Model = Model, Encoder = Encoder, EncoderMode = EncoderMode, Noise = Noise, KnownNoise = KnownNoise(), Training = Training,
+        InputChannels = inputChannels, ClassCount = classCount, SampleCount = sampleCount, InitialiseEncoder = initialiseEncoder,
+    };
+
+    /// <summary>The method's definition (an unknown method is an error naming the known ones).</summary>
+    public IMethodDefinition Definition() => MethodRegistry.Get(Method);
+
+    /// <summary>
+    /// The method's options record: <see cref="MethodOptions"/>, or, in a run made before the method registry, its
+    /// method's field of options.json (and cross-entropy's top-level headOnlyEpochs); the defaults when there is none.
+    /// </summary>
+    public object ReadMethodOptions()
+    {
+        var definition = Definition();
+        if (MethodOptions is { } json) return definition.ReadOptions(json);
+        if (definition.LegacyOptionsField is { } field && OtherFields?.TryGetValue(field, out var legacy) == true) return definition.ReadOptions(legacy);
+        if (definition.Name == "ce" && OtherFields?.TryGetValue("headOnlyEpochs", out var head) == true && head.ValueKind == JsonValueKind.Number)
+            return new CrossEntropyOptions { HeadOnlyEpochs = head.GetInt32() };
+        return definition.DefaultOptions();
+    }
+
+    /// <summary>This manifest with <paramref name="options"/> (the method's options record) as its method options.</summary>
+    public RunManifest WithMethodOptions(object options) => this with { MethodOptions = Definition().WriteOptions(options), OtherFields = null };
+
+    /// <summary>The method's options record as <typeparamref name="T"/> (<see cref="ReadMethodOptions"/>).</summary>
+    public T MethodOptionsAs<T>() where T : class => ReadMethodOptions() as T
+        ?? throw new InvalidOperationException($"method '{Method}' does not take {typeof(T).Name}");
 }
 
 /// <summary>A run set up from a manifest: data loaded, labels made, method built.</summary>
@@ -149,7 +173,7 @@ public sealed class TrainingJob : IDisposable
         var precision = manifest.PrecisionChoice is { } settled && settled.Chosen == manifest.Training.Precision ? settled
             : PrecisionSelector.Resolve(manifest.Training.Precision, new ThroughputOptions(manifest.Model, manifest.Training.BatchSize, train.Channels, train.Width,
                 Threads: manifest.Training.Threads > 0 ? manifest.Training.Threads : Environment.ProcessorCount,
-                Step: manifest.Method == "simclr" ? BenchmarkStep.Pretraining : BenchmarkStep.Training, Height: train.Height));
+                Step: manifest.Definition().Kind == MethodKind.Pretraining ? BenchmarkStep.Pretraining : BenchmarkStep.Training, Height: train.Height));
         manifest = manifest with
         {
             Training = manifest.Training with { Precision = precision.Chosen },
@@ -158,11 +182,12 @@ public sealed class TrainingJob : IDisposable
             InputShape = [train.Channels, train.Height, train.Width],
             ExcludedCount = manifest.ExcludeFile is null ? null : excluded.Length,
             SampleCount = train.Count,
-            Elr = manifest.Method is "elr" or "elr-plus" ? (manifest.Elr ?? new ElrOptions()).Resolve(manifest.Noise, manifest.Encoder is not null) : manifest.Elr,
-            DivideMix = manifest.Method == "dividemix" ? (manifest.DivideMix ?? new DivideMixOptions()).Resolve(manifest.KnownNoise(), manifest.Encoder is not null) : manifest.DivideMix,
         };
+        var definition = manifest.Definition();
+        var context = manifest.Context(train.Channels, train.ClassCount, train.Count, initialiseEncoder: true);
+        manifest = manifest.WithMethodOptions(definition.Resolve(manifest.ReadMethodOptions(), context));
         TrainingLoop.SeedForInitialisation(manifest.Training.Seed);
-        var method = MethodFactory.Create(manifest, train.Channels, train.ClassCount, train.Count);
+        var method = definition.Create(manifest.ReadMethodOptions(), context);
         return new TrainingJob(manifest, train, test, allLabels, excluded, labels, method);
     }
 
@@ -249,7 +274,7 @@ public sealed class TrainingJob : IDisposable
         var manifest = ReadManifestBeside(checkpointPath);
         if (precision is { } p && p != Precision.Auto) manifest = manifest with { Training = manifest.Training with { Precision = p } };
         using var checkpoint = Checkpoint.Load(checkpointPath);
-        var method = MethodFactory.Create(manifest, manifest.InputShape![0], manifest.ClassNames!.Length, initialiseEncoder: false);
+        var method = CreateMethod(manifest, manifest.InputShape![0], manifest.ClassNames!.Length, manifest.SampleCount ?? 0, initialiseEncoder: false);
         TrainingLoop.RestoreFrom(method, checkpoint);
         return (manifest, method);
     }
@@ -262,6 +287,17 @@ public sealed class TrainingJob : IDisposable
         if (manifest.InputShape is not { Length: 3 } || manifest.ClassNames is null)
             throw new DataFormatException(folder.OptionsFile, "lacks inputShape or classNames; expected the options.json of a Winnow run");
         return manifest;
+    }
+
+    /// <summary>
+    /// Builds the method a manifest names (its options resolved from the manifest) on new networks (seed torch first);
+    /// with <paramref name="initialiseEncoder"/> they start from <see cref="RunManifest.Encoder"/> when one is named.
+    /// </summary>
+    public static ITrainingMethod CreateMethod(RunManifest manifest, int inputChannels, int classCount, int sampleCount = 0, bool initialiseEncoder = true)
+    {
+        var definition = manifest.Definition();
+        var context = manifest.Context(inputChannels, classCount, sampleCount, initialiseEncoder);
+        return definition.Create(definition.Resolve(manifest.ReadMethodOptions(), context), context);
     }
 
     /// <inheritdoc/>
@@ -280,11 +316,7 @@ public sealed class TrainingJob : IDisposable
             if (value.Finished is not null && !recorded && job.Method.Settlement is { } settlement)
             {
                 recorded = true;
-                job.Manifest = job.Manifest with
-                {
-                    NoiseEstimate = settlement.Estimate,
-                    DivideMix = settlement.ResolvedOptions as DivideMixOptions ?? job.Manifest.DivideMix,
-                };
+                job.Manifest = job.Manifest.WithMethodOptions(settlement.ResolvedOptions) with { NoiseEstimate = settlement.Estimate };
                 folder.WriteJson(folder.OptionsFile, job.Manifest);
                 value = value with { Note = $"noise estimated: {settlement.Estimate.Summary}; {settlement.Summary}" };
             }

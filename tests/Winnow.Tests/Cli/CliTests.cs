@@ -248,6 +248,27 @@ public class CliTests
     }
 
     [Fact]
+    public void TrainHelpShowsTheChosenMethodsOwnOptionsAndRefusesAnothersOptions()
+    {
+        var (code, dividemixHelp, _) = Winnow("train", "--method", "dividemix", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("--lambda-u", dividemixHelp);
+        Assert.Contains("--mixmatch-alpha", dividemixHelp);
+        Assert.DoesNotContain("--lambda-elr", dividemixHelp);
+        Assert.DoesNotContain("--head-epochs", dividemixHelp);
+        var (_, ceHelp, _) = Winnow("train", "--help");
+        Assert.Contains("--head-epochs", ceHelp);
+        Assert.DoesNotContain("--lambda-u", ceHelp);
+        Assert.Contains("--lr-warmup-epochs", ceHelp);
+        var (elrCode, _, elrErr) = Winnow("train", "--method", "elr", "--lambda-u", "3", "--epochs", "1");
+        Assert.NotEqual(0, elrCode);
+        Assert.Contains("--lambda-u", elrErr);
+        var (unknownCode, _, unknownErr) = Winnow("train", "--method", "mixup");
+        Assert.NotEqual(0, unknownCode);
+        Assert.Contains("mixup", unknownErr);
+    }
+
+    [Fact]
     public void BadLabelFileRowIsNamed()
     {
         string train = BarsFolder(8, 1);

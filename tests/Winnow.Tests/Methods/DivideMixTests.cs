@@ -100,13 +100,10 @@ public class DivideMixTests
         var noise = new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.5, IncludeTrueClass = false };
         var labels = noise.Create(train, trueLabelsKnown: true);
         var training = new TrainingOptions { Epochs = 2, BatchSize = 32, Precision = Precision.Float32, Seed = 1, Threads = 2, GradientClip = 5 };
-        var manifest = new RunManifest
-        {
-            Method = "dividemix", Noise = noise, Training = training,
-            DivideMix = new DivideMixOptions { WarmupEpochs = 1, LabeledBatchSize = 32, WarmupGradientClip = 1 },
-        };
+        var manifest = new RunManifest { Method = "dividemix", Noise = noise, Training = training }
+            .WithMethodOptions(new DivideMixOptions { WarmupEpochs = 1, LabeledBatchSize = 32, WarmupGradientClip = 1 });
         TrainingLoop.SeedForInitialisation(1);
-        using var method = (DivideMixMethod)MethodFactory.Create(manifest, 1, 4);
+        using var method = (DivideMixMethod)TrainingJob.CreateMethod(manifest, 1, 4);
         var limits = new List<double[]>();
         var recorder = new SynchronousProgress(p =>
         {
@@ -127,9 +124,9 @@ public class DivideMixTests
         var noise = new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.5, IncludeTrueClass = false };
         var labels = noise.Create(train, trueLabelsKnown: true);
         var training = new TrainingOptions { Epochs = 3, BatchSize = 32, Precision = Precision.Float32, Seed = 1, Threads = 2 };
-        var manifest = new RunManifest { Method = "dividemix", Noise = noise, Training = training, DivideMix = new DivideMixOptions { WarmupEpochs = 1, LabeledBatchSize = 32 } };
+        var manifest = new RunManifest { Method = "dividemix", Noise = noise, Training = training }.WithMethodOptions(new DivideMixOptions { WarmupEpochs = 1, LabeledBatchSize = 32 });
         TrainingLoop.SeedForInitialisation(1);
-        using var method = (DivideMixMethod)MethodFactory.Create(manifest, 1, 4);
+        using var method = (DivideMixMethod)TrainingJob.CreateMethod(manifest, 1, 4);
         var shared = new List<DatasetPredictions>();
         var direct = new List<DatasetPredictions>();
         void Record()
@@ -190,7 +187,7 @@ public class DivideMixTests
         Assert.True(moved > 0, "the threshold's split kept its size on its own; the test shows nothing");
         var state = method.ExtraState().ToDictionary(s => s.Name, s => s.Value);
         TrainingLoop.SeedForInitialisation(1);
-        using var resumed = (DivideMixMethod)MethodFactory.Create(manifest, 1, 4);
+        using var resumed = (DivideMixMethod)TrainingJob.CreateMethod(manifest, 1, 4);
         resumed.LoadExtraState(state);
         Assert.Equal(result.Epochs[2].Extra["labeled_2"], resumed.ExtraState().ToDictionary(s => s.Name, s => s.Value)["held_labeled_size.1"].data<long>()[0]);
     }
@@ -229,7 +226,7 @@ public class DivideMixTests
         Assert.Same(method.Options, method.Settlement!.ResolvedOptions);
         var state = method.ExtraState().ToDictionary(s => s.Name, s => s.Value);
         TrainingLoop.SeedForInitialisation(1);
-        using var resumed = (DivideMixMethod)MethodFactory.Create(manifest, 1, 4);
+        using var resumed = (DivideMixMethod)TrainingJob.CreateMethod(manifest, 1, 4);
         Assert.True(resumed.Options.AwaitsNoiseEstimate);
         resumed.LoadExtraState(state);
         Assert.Equal(method.Options, resumed.Options);
@@ -245,9 +242,9 @@ public class DivideMixTests
         var labels = noise.Create(train, trueLabelsKnown: true);
         var training = new TrainingOptions { Epochs = epochs, BatchSize = 32, LearningRate = 0.02, Precision = Precision.Float32, Seed = 1, Threads = 2 };
         // Without the rate, the run sees a noisy-label file: labels of unknown noise.
-        var manifest = new RunManifest { Method = "dividemix", Noise = rateKnown ? noise : new NoiseSpec { File = "noisy_labels.csv" }, Training = training, DivideMix = options };
+        var manifest = new RunManifest { Method = "dividemix", Noise = rateKnown ? noise : new NoiseSpec { File = "noisy_labels.csv" }, Training = training }.WithMethodOptions(options);
         TrainingLoop.SeedForInitialisation(1);
-        var method = (DivideMixMethod)MethodFactory.Create(manifest, 1, 4);
+        var method = (DivideMixMethod)TrainingJob.CreateMethod(manifest, 1, 4);
         return (method, new TrainingLoop(training).Run(method, train, labels, test, cancellation: TestContext.Current.CancellationToken), manifest, labels.Noisy);
     }
 }

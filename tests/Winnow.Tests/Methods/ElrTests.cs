@@ -47,18 +47,18 @@ public class ElrTests
         var training = new TrainingOptions { Epochs = 3, BatchSize = 32, LearningRate = 0.05, Precision = Precision.Float32, Seed = 1, Threads = 2 };
         var manifest = new RunManifest { Method = name, Noise = noise, Training = training };
         TrainingLoop.SeedForInitialisation(1);
-        using var whole = MethodFactory.Create(manifest, 1, 4, train.Count);
+        using var whole = TrainingJob.CreateMethod(manifest, 1, 4, train.Count);
         var full = new TrainingLoop(training).Run(whole, train, labels, test, cancellation: TestContext.Current.CancellationToken);
         Assert.True(full.Summary.Best > 0.8, $"{name}: best test accuracy {full.Summary.Best}");
 
         var folder = new RunFolder(TestData.TempDir());
         TrainingLoop.SeedForInitialisation(1);
         using var kill = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        using (var first = MethodFactory.Create(manifest, 1, 4, train.Count))
+        using (var first = TrainingJob.CreateMethod(manifest, 1, 4, train.Count))
             Assert.Throws<OperationCanceledException>(() => new TrainingLoop(training).Run(first, train, labels, test, folder,
                 progress: new Training.SynchronousProgress(p => { if (p.Finished?.Epoch == 2) kill.Cancel(); }), cancellation: kill.Token));
         TrainingLoop.SeedForInitialisation(7);
-        using var second = MethodFactory.Create(manifest, 1, 4, train.Count);
+        using var second = TrainingJob.CreateMethod(manifest, 1, 4, train.Count);
         using var checkpoint = Checkpoint.Load(folder.LastCheckpoint);
         var resumed = new TrainingLoop(training).Run(second, train, labels, test, folder, checkpoint, cancellation: TestContext.Current.CancellationToken);
         Assert.Equal(full.Epochs.Select(e => e.TestAccuracy), resumed.Epochs.Select(e => e.TestAccuracy));

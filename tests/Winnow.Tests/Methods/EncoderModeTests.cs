@@ -28,7 +28,7 @@ public class EncoderModeTests
         var manifest = Manifest("simclr", null, EncoderMode.Finetune) with { Training = new TrainingOptions { Epochs = 3, BatchSize = 32, LearningRate = 0.06, Precision = Precision.Float32, Seed = 1, Threads = 2, KnnNeighbours = 5 } };
         folder.WriteJson(folder.OptionsFile, manifest);
         TrainingLoop.SeedForInitialisation(1);
-        using var method = MethodFactory.Create(manifest, 1, 4);
+        using var method = TrainingJob.CreateMethod(manifest, 1, 4);
         var train = TestData.Bars(256, seed: 3);
         new TrainingLoop(manifest.Training).Run(method, train, NoisyLabelSet.Create(train, null, 0), train, folder);
         return folder.LastCheckpoint;
@@ -47,7 +47,7 @@ public class EncoderModeTests
             Training = new TrainingOptions { Epochs = 4, BatchSize = 32, Optimizer = OptimizerKind.AdamW, LearningRate = 1e-2, WeightDecay = 0, Precision = Precision.Float32, Seed = 1, Threads = 2 },
         };
         TrainingLoop.SeedForInitialisation(1);
-        using var method = MethodFactory.Create(manifest, 1, 4);
+        using var method = TrainingJob.CreateMethod(manifest, 1, 4);
         var before = EncoderState(method);
         var classifier = (Classifier)method.Networks[0].Network;
         var headBefore = classifier.Head.parameters().First().data<float>().ToArray();
@@ -73,9 +73,9 @@ public class EncoderModeTests
     public void HeadOnlyEpochsKeepTheEncoderThenReleaseIt()
     {
         string encoder = PretrainedEncoder();
-        var manifest = Manifest("ce", encoder, EncoderMode.Finetune) with { HeadOnlyEpochs = 1, Training = new TrainingOptions { Epochs = 1, BatchSize = 32, Precision = Precision.Float32, Seed = 1, Threads = 2 } };
+        var manifest = Manifest("ce", encoder, EncoderMode.Finetune).WithMethodOptions(new CrossEntropyOptions { HeadOnlyEpochs = 1 }) with { Training = new TrainingOptions { Epochs = 1, BatchSize = 32, Precision = Precision.Float32, Seed = 1, Threads = 2 } };
         TrainingLoop.SeedForInitialisation(1);
-        using var method = MethodFactory.Create(manifest, 1, 4);
+        using var method = TrainingJob.CreateMethod(manifest, 1, 4);
         var classifier = (Classifier)method.Networks[0].Network;
         var before = EncoderState(method);
         var headBefore = classifier.Head.parameters().First().data<float>().ToArray();
@@ -90,15 +90,13 @@ public class EncoderModeTests
         // Epoch 2 (resumed from the checkpoint with a longer schedule) trains every layer.
         var longer = manifest.Training with { Epochs = 2 };
         TrainingLoop.SeedForInitialisation(1);
-        using var resumed = MethodFactory.Create(manifest with { Training = longer }, 1, 4);
+        using var resumed = TrainingJob.CreateMethod(manifest with { Training = longer }, 1, 4);
         using var checkpoint = Checkpoint.Load(folder.LastCheckpoint);
         new TrainingLoop(longer).Run(resumed, train, labels, TestData.Bars(32, seed: 2), folder, resume: checkpoint, cancellation: TestContext.Current.CancellationToken);
         var afterFineTuning = EncoderState(resumed);
         Assert.Contains(before.Keys, k => k.Contains("weight") && !before[k].SequenceEqual(afterFineTuning[k]));
         Assert.Contains(before.Keys, k => k.Contains("running_mean") && !before[k].SequenceEqual(afterFineTuning[k]));
-        Assert.Throws<WinnowException>(() => MethodFactory.Create(Manifest("dividemix", encoder, EncoderMode.Finetune) with { HeadOnlyEpochs = 1 }, 1, 4));
-        Assert.Throws<WinnowException>(() => MethodFactory.Create(Manifest("ce", null, EncoderMode.Finetune) with { HeadOnlyEpochs = 1 }, 1, 4));
-        Assert.Contains("--head-epochs", Assert.Throws<WinnowException>(() => MethodFactory.Create(Manifest("elr", encoder, EncoderMode.Finetune) with { HeadOnlyEpochs = 1 }, 1, 4, sampleCount: 100)).Message);
+        Assert.Contains("--head-epochs", Assert.Throws<WinnowException>(() => TrainingJob.CreateMethod(Manifest("ce", null, EncoderMode.Finetune).WithMethodOptions(new CrossEntropyOptions { HeadOnlyEpochs = 1 }), 1, 4)).Message);
     }
 
     [Fact]
@@ -123,7 +121,7 @@ public class EncoderModeTests
         using var checkpoint = Checkpoint.Load(encoder);
         var pretrained = checkpoint.WithPrefix("net.encoder.")["stem.weight"].data<float>().ToArray();
         TrainingLoop.SeedForInitialisation(1);
-        using var method = MethodFactory.Create(Manifest("ce", encoder, EncoderMode.Finetune), 1, 4);
+        using var method = TrainingJob.CreateMethod(Manifest("ce", encoder, EncoderMode.Finetune), 1, 4);
         Assert.Equal(pretrained, EncoderState(method)["stem.weight"]);
         var train = TestData.Bars(128, seed: 1);
         new TrainingLoop(Manifest("ce", encoder, EncoderMode.Finetune).Training).Run(method, train, NoisyLabelSet.Create(train, null, 0), train,
@@ -136,14 +134,14 @@ public class EncoderModeTests
     {
         string encoder = PretrainedEncoder();
         var manifest = Manifest("ce", encoder, EncoderMode.Finetune) with { Model = "resnet18" };
-        var e = Assert.Throws<DataFormatException>(() => MethodFactory.Create(manifest, 1, 4));
+        var e = Assert.Throws<DataFormatException>(() => TrainingJob.CreateMethod(manifest, 1, 4));
         Assert.StartsWith(encoder, e.Message);
     }
 
     [Fact]
     public void FixedModeNeedsAnEncoder()
     {
-        Assert.Contains("needs a pre-trained encoder", Assert.Throws<WinnowException>(() => MethodFactory.Create(Manifest("ce", null, EncoderMode.Fixed), 1, 4)).Message);
+        Assert.Contains("needs a pre-trained encoder", Assert.Throws<WinnowException>(() => TrainingJob.CreateMethod(Manifest("ce", null, EncoderMode.Fixed), 1, 4)).Message);
     }
 }
 

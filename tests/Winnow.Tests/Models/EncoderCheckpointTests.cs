@@ -28,7 +28,7 @@ public class EncoderCheckpointTests
         folder.WriteJson(folder.OptionsFile, manifest);
         var train = TestData.Bars(64, seed: 1);
         TrainingLoop.SeedForInitialisation(1);
-        var trained = MethodFactory.Create(manifest, 1, 4, train.Count);
+        var trained = TrainingJob.CreateMethod(manifest, 1, 4, train.Count);
         new TrainingLoop(manifest.Training).Run(trained, train, NoisyLabelSet.Create(train, null, 0), TestData.Bars(16, seed: 2), folder,
             cancellation: TestContext.Current.CancellationToken);
         return (trained, folder);
@@ -77,7 +77,7 @@ public class EncoderCheckpointTests
         using var _ = dividemix;
         var net1 = StateOf(((Classifier)dividemix.Networks.Single(n => n.Name == "net1").Network).Encoder);
         TrainingLoop.SeedForInitialisation(99);
-        using var started = MethodFactory.Create(Manifest("ce") with { Encoder = folder.LastCheckpoint }, 1, 4);
+        using var started = TrainingJob.CreateMethod(Manifest("ce") with { Encoder = folder.LastCheckpoint }, 1, 4);
         var encoder = StateOf(((Classifier)started.Networks[0].Network).Encoder);
         foreach (var (key, value) in net1) Assert.Equal(value, encoder[key]);
     }

@@ -27,15 +27,12 @@ public class GarbageCollectionRaceTests
         var noise = new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.5 };
         var labels = noise.Create(train, trueLabelsKnown: true);
         var training = new TrainingOptions { Epochs = 2, BatchSize = 32, Precision = Precision.Float32, Seed = 1, Threads = 2 };
-        var manifest = new RunManifest
-        {
-            Method = name, Noise = noise, Training = training,
-            DivideMix = name == "dividemix" ? new DivideMixOptions { WarmupEpochs = 1, LabeledBatchSize = 32, Alpha = 4 } : null,
-        };
+        var manifest = new RunManifest { Method = name, Noise = noise, Training = training };
+        if (name == "dividemix") manifest = manifest.WithMethodOptions(new DivideMixOptions { WarmupEpochs = 1, LabeledBatchSize = 32, Alpha = 4 });
         TrainingResult Run()
         {
             TrainingLoop.SeedForInitialisation(1);
-            using var method = MethodFactory.Create(manifest, 1, 4, train.Count);
+            using var method = TrainingJob.CreateMethod(manifest, 1, 4, train.Count);
             return new TrainingLoop(training).Run(method, train, labels, test, cancellation: TestContext.Current.CancellationToken);
         }
 
