@@ -132,6 +132,27 @@ public sealed class Classifier : nn.Module<Tensor, Tensor>
         return encoder.FeatureMap(input).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The logits and the encoder's last feature map (float32) from one pass: the logits equal <see cref="forward"/>'s,
+    /// the map <see cref="FeatureMap"/>'s, and batch-norm statistics in train mode see the batch once.
+    /// </summary>
+    public (Tensor Logits, Tensor FeatureMap) ForwardWithFeatureMap(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var input = PrepareInput(x);
+        Tensor map;
+        if (frozen)
+        {
+            using var _ = no_grad();
+            map = encoder.FeatureMap(input);
+        }
+        else map = encoder.FeatureMap(input);
+        var features = nn.functional.adaptive_avg_pool2d(map, [1, 1]).flatten(1);
+        if (standardizer is not null) features = standardizer.forward(features);
+        var logits = head.forward(features).to(ScalarType.Float32);
+        return (logits.MoveToOuterDisposeScope(), map.to(ScalarType.Float32).MoveToOuterDisposeScope());
+    }
+
     /// <summary>Features of the input (float32).</summary>
     public Tensor Features(Tensor x)
     {

@@ -47,6 +47,9 @@ public sealed record MethodContext
     /// <summary>Image channels.</summary>
     public int InputChannels { get; init; } = 1;
 
+    /// <summary>Image height and width (0 when unknown; methods that decode images need them).</summary>
+    public (int Height, int Width) ImageSize { get; init; }
+
     /// <summary>Classes.</summary>
     public int ClassCount { get; init; }
 

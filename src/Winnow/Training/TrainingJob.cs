@@ -89,10 +89,11 @@ public sealed record RunManifest
         Noise.Kind != NoiseKind.None || (Dataset.LabelFile is null && Noise.File is null && Dataset.Kind != DatasetKind.Folder) ? Noise : null;
 
     /// <summary>What the method is built from, for images of <paramref name="inputChannels"/> channels.</summary>
-    public MethodContext Context(int inputChannels, int classCount, int sampleCount, bool initialiseEncoder) => new()
+    public MethodContext Context(int inputChannels, int classCount, int sampleCount, bool initialiseEncoder, (int Height, int Width)? imageSize = null) => new()
     {
         Model = Model, Encoder = Encoder, EncoderMode = EncoderMode, Noise = Noise, KnownNoise = KnownNoise(), Training = Training,
         InputChannels = inputChannels, ClassCount = classCount, SampleCount = sampleCount, InitialiseEncoder = initialiseEncoder,
+        ImageSize = imageSize ?? (InputShape is [_, var h, var w] ? (h, w) : (0, 0)),
     };
 
     /// <summary>The method's definition (an unknown method is an error naming the known ones).</summary>
@@ -184,7 +185,7 @@ public sealed class TrainingJob : IDisposable
             SampleCount = train.Count,
         };
         var definition = manifest.Definition();
-        var context = manifest.Context(train.Channels, train.ClassCount, train.Count, initialiseEncoder: true);
+        var context = manifest.Context(train.Channels, train.ClassCount, train.Count, initialiseEncoder: true, (train.Height, train.Width));
         manifest = manifest.WithMethodOptions(definition.Resolve(manifest.ReadMethodOptions(), context));
         TrainingLoop.SeedForInitialisation(manifest.Training.Seed);
         var method = definition.Create(manifest.ReadMethodOptions(), context);
@@ -293,10 +294,11 @@ public sealed class TrainingJob : IDisposable
     /// Builds the method a manifest names (its options resolved from the manifest) on new networks (seed torch first);
     /// with <paramref name="initialiseEncoder"/> they start from <see cref="RunManifest.Encoder"/> when one is named.
     /// </summary>
-    public static ITrainingMethod CreateMethod(RunManifest manifest, int inputChannels, int classCount, int sampleCount = 0, bool initialiseEncoder = true)
+    public static ITrainingMethod CreateMethod(RunManifest manifest, int inputChannels, int classCount, int sampleCount = 0, bool initialiseEncoder = true,
+        (int Height, int Width)? imageSize = null)
     {
         var definition = manifest.Definition();
-        var context = manifest.Context(inputChannels, classCount, sampleCount, initialiseEncoder);
+        var context = manifest.Context(inputChannels, classCount, sampleCount, initialiseEncoder, imageSize);
         return definition.Create(definition.Resolve(manifest.ReadMethodOptions(), context), context);
     }
 

@@ -1,6 +1,8 @@
 using TorchSharp;
-using Winnow.Methods.Sanm;
+using Winnow.Methods;
+using Winnow.Data;
 using Winnow.Models;
+using Winnow.Training;
 using static TorchSharp.torch;
 
 namespace Winnow.Tests.Methods;
@@ -207,5 +209,53 @@ public class SanmTests
         var minError = decoder.forward(minMaps).sub(clean);
         float expected = maxError.mul(maxError).mean().item<float>() + minError.mul(minError).mean().item<float>();
         Assert.Equal(expected, loss.item<float>(), 4);
+    }
+}
+
+public class SanmTrainingTests
+{
+    private static readonly TrainingOptions Quick = new() { Epochs = 3, BatchSize = 32, LearningRate = 0.02, Precision = Precision.Float32, Seed = 1, Threads = 2 };
+
+    private static RunManifest Manifest() => new RunManifest
+    {
+        Method = "sanm", Noise = new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.5, IncludeTrueClass = false }, Training = Quick,
+    }.WithMethodOptions(new SanmOptions { DivideMix = new DivideMixOptions { WarmupEpochs = 1, LabeledBatchSize = 32 } });
+
+    private static ITrainingMethod NewSanm(int seed)
+    {
+        TrainingLoop.SeedForInitialisation(seed);
+        return TrainingJob.CreateMethod(Manifest(), 1, 4, imageSize: (16, 16));
+    }
+
+    [Fact]
+    public void SanmLearnsAboveChanceAndResumesExactly()
+    {
+        var train = TestData.Bars(400, seed: 1);
+        var test = TestData.Bars(100, seed: 2);
+        var labels = Manifest().Noise.Create(train, trueLabelsKnown: true);
+        var whole = new RunFolder(TestData.TempDir());
+        using var a = NewSanm(1);
+        Assert.Equal("sanm", a.Name);
+        Assert.Contains(a.Networks, n => n.Name == "decoder1");
+        var full = new TrainingLoop(Quick).Run(a, train, labels, test, whole, cancellation: TestContext.Current.CancellationToken);
+        // Four classes, half the labels wrong: chance is 25%.
+        Assert.True(full.Epochs[^1].TestAccuracy > 0.6, $"test accuracy {full.Epochs[^1].TestAccuracy}");
+        Assert.True(full.Epochs[^1].Extra["labeled_1"] > 0);
+
+        // The same run, killed after its second epoch (the first with masking), resumed in a new method.
+        var parts = new RunFolder(TestData.TempDir());
+        using var kill = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var killAfterTwo = new Winnow.Tests.Training.SynchronousProgress(p => { if (p.Finished?.Epoch == 2) kill.Cancel(); });
+        using (var b = NewSanm(1))
+            Assert.Throws<OperationCanceledException>(() => new TrainingLoop(Quick).Run(b, train, labels, test, parts, progress: killAfterTwo, cancellation: kill.Token));
+        using var c = NewSanm(99);
+        using var checkpoint = Checkpoint.Load(parts.LastCheckpoint);
+        Assert.Contains(checkpoint.Tensors.Keys, k => k.StartsWith("net.decoder2.", StringComparison.Ordinal));
+        var resumed = new TrainingLoop(Quick).Run(c, train, labels, test, parts, checkpoint, cancellation: TestContext.Current.CancellationToken);
+        Assert.Equal(full.Epochs.Select(e => e.TestAccuracy), resumed.Epochs.Select(e => e.TestAccuracy));
+        Assert.Equal(full.Epochs[^1].TrainLoss, resumed.Epochs[^1].TrainLoss, 6);
+        var wa = a.Networks.SelectMany(n => n.Network.parameters()).SelectMany(p => p.data<float>().ToArray()).ToArray();
+        var wc = c.Networks.SelectMany(n => n.Network.parameters()).SelectMany(p => p.data<float>().ToArray()).ToArray();
+        Assert.Equal(wa, wc);
     }
 }

@@ -22,8 +22,10 @@ public sealed class DivideMixMethod : ITrainingMethod
     private readonly TrainingOptions training;
     private readonly bool fromEncoder;
     private readonly CoDivision division;
+    private readonly IMixMatchExtension? extension;
     private DivideMixOptions options;
     private Random mixing = new(0);
+    private Random extending = new(0);
 
     /// <summary>
     /// Trains two networks; <paramref name="options"/> must be resolved (<see cref="DivideMixOptions.Resolve"/>), except
@@ -35,14 +37,18 @@ public sealed class DivideMixMethod : ITrainingMethod
     /// <param name="options">The options.</param>
     /// <param name="training">The loop's options.</param>
     /// <param name="fromEncoder">Whether the networks start from a pre-trained encoder (resolves α from an estimate).</param>
-    public DivideMixMethod(Classifier net1, Classifier net2, DivideMixOptions options, TrainingOptions training, bool fromEncoder = false)
+    /// <param name="extension">A method built on DivideMix that adds to its MixMatch step (<see cref="IMixMatchExtension"/>); null for DivideMix itself.</param>
+    public DivideMixMethod(Classifier net1, Classifier net2, DivideMixOptions options, TrainingOptions training, bool fromEncoder = false,
+        IMixMatchExtension? extension = null)
     {
         if (options.WarmupEpochs is null || options.ConfidencePenalty is null || options.WarmupGradientClip is null)
             throw new ArgumentException("resolve the DivideMix options first (DivideMixOptions.Resolve)", nameof(options));
         this.fromEncoder = fromEncoder;
         nets = [net1, net2];
         foreach (var net in nets) net.Precision = training.Precision;
-        optimizers = nets.Select(n => OptimizerFactory.Create(n, training)).ToArray();
+        this.extension = extension;
+        if (extension is not null) extension.Precision = training.Precision;
+        optimizers = nets.Select((n, k) => OptimizerFactory.Create(n, training, extension?.TrainedWith(k))).ToArray();
         this.options = options;
         this.training = training;
         division = new CoDivision(nets, training.Seed);
@@ -50,7 +56,7 @@ public sealed class DivideMixMethod : ITrainingMethod
     }
 
     /// <inheritdoc/>
-    public string Name => "dividemix";
+    public string Name => extension?.MethodName ?? "dividemix";
 
     /// <summary>The resolved options (the rate-dependent ones null until the noise is estimated, when it must be).</summary>
     public DivideMixOptions Options => options;
@@ -60,12 +66,12 @@ public sealed class DivideMixMethod : ITrainingMethod
 
     /// <inheritdoc/>
     public MethodSettlement? Settlement => NoiseEstimate is { } estimate
-        ? new MethodSettlement(estimate, options, FormattableString.Invariant(
-            $"dividemix λ_u {options.LambdaU}, τ {options.Threshold}, loss history {options.LossHistory}, α {options.Alpha}, confidence penalty {(options.ConfidencePenalty == true ? "on" : "off")}"))
+        ? new MethodSettlement(estimate, extension?.OptionsWithHost(options) ?? options, FormattableString.Invariant(
+            $"{Name} λ_u {options.LambdaU}, τ {options.Threshold}, loss history {options.LossHistory}, α {options.Alpha}, confidence penalty {(options.ConfidencePenalty == true ? "on" : "off")}"))
         : null;
 
     /// <inheritdoc/>
-    public IReadOnlyList<(string Name, nn.Module Network)> Networks => [("net1", nets[0]), ("net2", nets[1])];
+    public IReadOnlyList<(string Name, nn.Module Network)> Networks => [("net1", nets[0]), ("net2", nets[1]), .. extension?.Modules ?? []];
 
     /// <inheritdoc/>
     public IReadOnlyList<(string Name, IOptimizer Optimizer)> Optimizers => [("net1", optimizers[0]), ("net2", optimizers[1])];
@@ -87,6 +93,7 @@ public sealed class DivideMixMethod : ITrainingMethod
             return Enumerable.Range(0, 2).Select(net => new BatchPlan(
                 BatchStream.Shuffled(n, TrainingLoop.SeedOf(training.Seed, context.Epoch, 100 + net)), training.BatchSize, [standard], net, 2));
         mixing = new Random(TrainingLoop.SeedOf(training.Seed, context.Epoch, 200));
+        extending = new Random(TrainingLoop.SeedOf(training.Seed, context.Epoch, 600));
         return DividedPlans(context, standard);
     }
 
@@ -141,6 +148,7 @@ public sealed class DivideMixMethod : ITrainingMethod
         var w = tensor(batch.Indices.Select(i => (float)probability[i]).ToArray()).unsqueeze(1);
         var oneHot = F.one_hot(batch.Labels, net.ClassCount).to(ScalarType.Float32);
         Tensor inputs, targets;
+        if (extension is not null) return ExtendedMixMatchLoss(net, peer, probability, batch, context, x1, x2, w, oneHot);
         using (no_grad())
         {
             net.train();
@@ -158,11 +166,63 @@ public sealed class DivideMixMethod : ITrainingMethod
                 targets = cat([targetsX, targetsX]);
             }
         }
+        return MixedLoss(net, inputs, targets, 2 * b, batch, context, null);
+    }
+
+    /// <summary>Mixes the rows (the first <paramref name="labeledRows"/> labeled), forwards them and returns DivideMix's loss plus <paramref name="extra"/>.</summary>
+    private Tensor MixedLoss(Classifier net, Tensor inputs, Tensor targets, long labeledRows, TrainingBatch batch, EpochContext context, Tensor? extra)
+    {
         double lambda = BetaDistribution.Sample(options.Alpha!.Value, mixing);
         var (mixedInputs, mixedTargets) = MixMatch.Mix(inputs, targets, lambda, randperm(inputs.shape[0]));
         net.train();
         double ramp = MixMatch.RampUp(context.Epoch, batch.Step, batch.PhaseSteps, Warmup, options.RampUpEpochs);
-        return MixMatch.Loss(net.forward(mixedInputs), mixedTargets, 2 * b, options.LambdaU!.Value * ramp);
+        var loss = MixMatch.Loss(net.forward(mixedInputs), mixedTargets, labeledRows, options.LambdaU!.Value * ramp);
+        return extra is null ? loss : loss.Plus(extra);
+    }
+
+    /// <summary>
+    /// The step with an extension: the guessing passes also return the first views' feature maps; the extension's
+    /// rows join the labeled and unlabeled blocks, and its loss joins the total.
+    /// </summary>
+    private Tensor ExtendedMixMatchLoss(Classifier net, Classifier peer, double[] probability, TrainingBatch batch, EpochContext context,
+        Tensor x1, Tensor x2, Tensor w, Tensor oneHot)
+    {
+        MixMatchViews views;
+        using (no_grad())
+        {
+            net.train();
+            peer.eval();
+            var (logitsX1, mapsX) = net.ForwardWithFeatureMap(x1);
+            var targetsX = MixMatch.Sharpen(MixMatch.Refine(logitsX1, net.forward(x2), w, oneHot), options.SharpenTemperature);
+            Tensor? u1 = null, mapsU = null, qualityU = null, targetsU = null;
+            if (batch.Companion is { } u)
+            {
+                u1 = u.View(0);
+                var (logitsU1, maps) = net.ForwardWithFeatureMap(u1);
+                mapsU = maps;
+                targetsU = MixMatch.Sharpen(MixMatch.Guess(logitsU1, net.forward(u.View(1)), peer.forward(u1), peer.forward(u.View(1))), options.SharpenTemperature);
+                qualityU = tensor(u.Indices.Select(i => (float)probability[i]).ToArray());
+            }
+            views = new MixMatchViews(x1, mapsX, w.squeeze(1), targetsX, u1, mapsU, qualityU, targetsU);
+        }
+        var added = extension!.Extend(batch.Phase, net, views, extending);
+        Tensor inputs, targets;
+        long labeledRows;
+        using (no_grad())
+        {
+            var rows = new List<Tensor> { x1, x2, added.LabeledInputs };
+            var rowTargets = new List<Tensor> { views.LabeledTargets, views.LabeledTargets, added.LabeledTargets };
+            labeledRows = rows.Sum(t => t.shape[0]);
+            if (batch.Companion is { } u)
+            {
+                rows.AddRange([u.View(0), u.View(1)]);
+                rowTargets.AddRange([views.UnlabeledTargets!, views.UnlabeledTargets!]);
+                if (added.UnlabeledInputs is { } addedU) { rows.Add(addedU); rowTargets.Add(added.UnlabeledTargets!); }
+            }
+            inputs = cat(rows);
+            targets = cat(rowTargets);
+        }
+        return MixedLoss(net, inputs, targets, labeledRows, batch, context, added.Loss);
     }
 
     /// <inheritdoc/>
@@ -206,5 +266,6 @@ public sealed class DivideMixMethod : ITrainingMethod
     public void Dispose()
     {
         foreach (var net in nets) net.Dispose();
+        extension?.Dispose();
     }
 }

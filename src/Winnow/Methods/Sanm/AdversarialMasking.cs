@@ -3,7 +3,7 @@ using Winnow.Models;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace Winnow.Methods.Sanm;
+namespace Winnow.Methods;
 
 /// <summary>A masked box: its top-left pixel and size.</summary>
 /// <param name="Top">Row of the top-left pixel.</param>

@@ -3,7 +3,7 @@ using Winnow.Models;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace Winnow.Methods.Sanm;
+namespace Winnow.Methods;
 
 /// <summary>SANM's losses besides its host method's (Tu et al., CVPR 2023).</summary>
 public static class SanmLosses

@@ -38,11 +38,19 @@ public static class MixMatch
     /// <param name="cleanProbability">Each sample's clean probability w (B, 1).</param>
     /// <param name="oneHot">The given labels, one-hot (B, K).</param>
     /// <param name="temperature">Sharpening temperature.</param>
-    public static Tensor CoRefine(Classifier net, Tensor view1, Tensor view2, Tensor cleanProbability, Tensor oneHot, double temperature)
+    public static Tensor CoRefine(Classifier net, Tensor view1, Tensor view2, Tensor cleanProbability, Tensor oneHot, double temperature) =>
+        Sharpen(Refine(net.forward(view1), net.forward(view2), cleanProbability, oneHot), temperature);
+
+    /// <summary>Co-refinement before sharpening, from the network's logits on two views: w·onehot(y) + (1 − w)·mean softmax.</summary>
+    public static Tensor Refine(Tensor logits1, Tensor logits2, Tensor cleanProbability, Tensor oneHot)
     {
-        var p = F.softmax(net.forward(view1), 1).Plus(F.softmax(net.forward(view2), 1)).DividedBy(2);
-        return Sharpen((cleanProbability * oneHot).Plus(cleanProbability.OneMinus() * p), temperature);
+        var p = F.softmax(logits1, 1).Plus(F.softmax(logits2, 1)).DividedBy(2);
+        return (cleanProbability * oneHot).Plus(cleanProbability.OneMinus() * p);
     }
+
+    /// <summary>Co-guessing before sharpening, from both networks' logits on two views: their mean softmax.</summary>
+    public static Tensor Guess(Tensor net1, Tensor net2, Tensor peer1, Tensor peer2) =>
+        F.softmax(net1, 1).Plus(F.softmax(net2, 1)).Plus(F.softmax(peer1, 1)).Plus(F.softmax(peer2, 1)).DividedBy(4);
 
     /// <summary>
     /// Co-guessing of unlabeled samples: the mean softmax of both networks over two views, sharpened. Run without
@@ -50,9 +58,9 @@ public static class MixMatch
     /// </summary>
     public static Tensor CoGuess(Classifier net, Classifier peer, Tensor view1, Tensor view2, double temperature)
     {
-        var p = F.softmax(net.forward(view1), 1).Plus(F.softmax(net.forward(view2), 1))
-            .Plus(F.softmax(peer.forward(view1), 1)).Plus(F.softmax(peer.forward(view2), 1)).DividedBy(4);
-        return Sharpen(p, temperature);
+        var n1 = net.forward(view1);
+        var n2 = net.forward(view2);
+        return Sharpen(Guess(n1, n2, peer.forward(view1), peer.forward(view2)), temperature);
     }
 
     /// <summary>
