@@ -1,3 +1,4 @@
+using Winnow.Runs;
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -275,7 +276,7 @@ internal static class Commands
             if (checkpointUsed is not null) facts.Add(new("checkpoint", checkpointUsed));
             if (encoderPath is not null) facts.Add(new("encoder", string.Create(CultureInfo.InvariantCulture, $"{Path.GetFullPath(encoderPath)} ({r.GetValue(neighbours)} neighbours)")));
             facts.Add(new("CPU", CpuInfo.Current.Description));
-            LabelIssueReport.Write(outPath, findings, labels, train, kept, new LabelIssueReportContext(facts, runPath is null ? null : new RunFolder(runPath)));
+            LabelIssuePage.Write(outPath, findings, labels, train, kept, new LabelIssueReportContext(facts, runPath is null ? null : new RunFolder(runPath)));
             LabelIssueConsole.Print(findings, outPath);
             return 0;
         }));
@@ -523,7 +524,7 @@ internal static class LabelIssueConsole
                 Console.WriteLine(string.Create(ci,
                     $"                            {m.Detector,-18} {m.FlaggedCount,8} {m.Precision,10:F3} {m.Recall,7:F3} {m.F1,6:F3} {m.RocAuc,8:F4} {m.AveragePrecision,9:F4} {100 * m.EstimatedNoiseRate,10:F1}%"));
         }
-        Console.WriteLine($"Wrote {Path.Combine(folder, LabelIssueReport.IssuesFile)}, {LabelIssueReport.NoiseFile} and {LabelIssueReport.ReportFile}");
+        Console.WriteLine($"Wrote {Path.Combine(folder, LabelIssueReport.IssuesFile)}, {LabelIssueReport.NoiseFile} and {LabelIssuePage.ReportFile}");
     }
 }
 

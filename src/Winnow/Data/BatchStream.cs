@@ -26,7 +26,7 @@ public sealed record HostBatch(float[] Pixels, long[] Labels, int[] Indices, int
     /// pixel array then goes back to <see cref="PixelBufferPool"/>, so <see cref="Pixels"/> must not be read afterwards.
     /// Unlike <c>torch.tensor(float[])</c>, which clones the array into a second pinned managed copy, this allocates
     /// nothing on the managed heap: fewer garbage collections during training, and so fewer chances for TorchSharp
-    /// 0.107's finaliser race on temporary Scalars (see <see cref="Models.LongLivedScalars"/>).
+    /// 0.107's finaliser race on temporary Scalars (see Models/ScalarArithmetic.cs, LongLivedScalars).
     /// </summary>
     public Tensor MovePixelsToTensor()
     {

@@ -38,9 +38,6 @@ public static class LabelIssueReport
     /// <summary>The noise-estimate file's name.</summary>
     public const string NoiseFile = "noise_estimate.json";
 
-    /// <summary>The HTML report's name.</summary>
-    public const string ReportFile = "report.html";
-
     /// <summary>
     /// Runs the detectors that the inputs allow. With a trained model's predicted probabilities on the training set:
     /// confident learning and the loss mixture, and the loss mixture's flags and clean probability decide. With an
@@ -75,18 +72,14 @@ public static class LabelIssueReport
     /// <summary>
     /// Writes label_issues.csv (index, path where the images have one, given_label, predicted_label, label_quality,
     /// clean_probability, is_label_issue, and true_label when known; cleanlab's column names; most suspect first),
-    /// noise_estimate.json and report.html (<see cref="LabelIssuePage"/>: the same findings for a person to read, with
-    /// plots and the most suspect images) into <paramref name="folder"/>, each atomically.
+    /// and noise_estimate.json into <paramref name="folder"/>, each atomically (Analysis.LabelIssuePage adds report.html).
     /// </summary>
     /// <param name="folder">Where the files go.</param>
     /// <param name="findings">What <see cref="Find"/> found.</param>
     /// <param name="labels">The labels it was found on.</param>
-    /// <param name="images">The images the labels belong to, sample for sample: their class names, their files (for
-    /// image folders) and their pixels (for the report's thumbnails).</param>
+    /// <param name="images">The images the labels belong to, sample for sample: their class names and their files (for image folders).</param>
     /// <param name="sampleIndices">Each sample's index in the whole dataset when some were left out; null when none were.</param>
-    /// <param name="context">Facts for the report's header and the training run, if any, whose per-epoch curves it shows.</param>
-    public static void Write(string folder, LabelIssueFindings findings, NoisyLabelSet labels, ImageDataset images,
-        IReadOnlyList<int>? sampleIndices = null, LabelIssueReportContext? context = null)
+    public static void Write(string folder, LabelIssueFindings findings, NoisyLabelSet labels, ImageDataset images, IReadOnlyList<int>? sampleIndices = null)
     {
         var classNames = images.ClassNames;
         var itemPaths = images.ItemPaths;
@@ -117,7 +110,6 @@ public static class LabelIssueReport
             Enumerable.Range(0, k).Select(t => Enumerable.Range(0, k).Select(g => estimate.Transition[t, g]).ToArray()).ToArray(),
             classNames.ToArray(), labels.True is null ? null : labels.Summarize().NoiseRate, findings.Measures);
         AtomicFile.WriteAllText(Path.Combine(folder, NoiseFile), JsonSerializer.Serialize(file, Json) + "\n");
-        LabelIssuePage.Build(findings, labels, images, sampleIndices, context).Write(Path.Combine(folder, ReportFile));
     }
 
     private static readonly JsonSerializerOptions Json = new()

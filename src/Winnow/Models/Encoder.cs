@@ -37,7 +37,7 @@ public enum Precision
     BFloat16,
     /// <summary>
     /// Not a compute precision: the faster of <see cref="Float32"/> and <see cref="BFloat16"/> for the run's own model on
-    /// this machine, measured before the first step (<see cref="Analysis.PrecisionSelector"/>). A run records the
+    /// this machine, measured before the first step (Analysis.PrecisionSelector). A run records the
     /// precision it chose; networks are never built with this value.
     /// </summary>
     Auto,

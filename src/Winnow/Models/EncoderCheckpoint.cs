@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Winnow.Training;
 
 namespace Winnow.Models;
 
@@ -14,7 +13,7 @@ namespace Winnow.Models;
 /// is an encoder itself (SimCLR's); any other network holds one when it is a <see cref="Classifier"/>, whose
 /// encoder is its "encoder" sub-module. For Winnow's methods that is: simclr → "encoder"; ce, ce-reg and elr → "net";
 /// dividemix and elr-plus → "net1". In every case it is the network whose features the method reports
-/// (<see cref="ITrainingMethod.Features"/>). ELR+'s weight-averaged copies "ema1" and "ema2" only make training
+/// (a training method's Features). ELR+'s weight-averaged copies "ema1" and "ema2" only make training
 /// targets (its predictions average "net1" and "net2"), so they are never taken.
 /// </remarks>
 public static class EncoderCheckpoint
@@ -30,7 +29,7 @@ public static class EncoderCheckpoint
     {
         using var checkpoint = Checkpoint.Load(checkpointPath);
         var (network, prefix) = LocateEncoder(checkpoint, checkpointPath);
-        try { using (TorchSharp.torch.no_grad()) TrainingLoop.LoadNetwork(encoder, checkpoint.WithPrefix(prefix), network); }
+        try { using (TorchSharp.torch.no_grad()) Checkpoint.LoadNetwork(encoder, checkpoint.WithPrefix(prefix), network); }
         catch (WinnowException e) { throw new DataFormatException(checkpointPath, $"the encoder of network '{network}' does not fit a {encoder.Architecture} encoder with this input: {e.Message}", e); }
     }
 
@@ -56,7 +55,7 @@ public static class EncoderCheckpoint
     private static string[] NetworksOf(Checkpoint checkpoint, string checkpointPath)
     {
         CheckpointState? state;
-        try { state = JsonSerializer.Deserialize<CheckpointState>(checkpoint.MetadataJson, RunFolder.Json); }
+        try { state = JsonSerializer.Deserialize<CheckpointState>(checkpoint.MetadataJson, new JsonSerializerOptions(JsonSerializerDefaults.Web)); }
         catch (JsonException e) { throw new DataFormatException(checkpointPath, $"its metadata is not valid JSON (line {e.LineNumber + 1}); {ExpectedCheckpoint}", e); }
         return state?.Networks ?? throw new DataFormatException(checkpointPath, $"its metadata does not list its networks; {ExpectedCheckpoint}");
     }
@@ -67,7 +66,7 @@ public static class EncoderCheckpoint
         using var checkpoint = Checkpoint.Load(checkpointPath);
         var weights = checkpoint.WithPrefix("net.projection.");
         if (weights.Count == 0) return false;
-        using (TorchSharp.torch.no_grad()) TrainingLoop.LoadNetwork(projection, weights, "projection");
+        using (TorchSharp.torch.no_grad()) Checkpoint.LoadNetwork(projection, weights, "projection");
         return true;
     }
 
@@ -99,6 +98,14 @@ public static class EncoderCheckpoint
     {
         string options = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, "options.json");
         if (!File.Exists(options)) return null;
-        return new RunFolder(Path.GetDirectoryName(options)!).ReadJson<RunManifest>(options).Model;
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(options));
+            return json.RootElement.TryGetProperty("model", out var model) && model.ValueKind == System.Text.Json.JsonValueKind.String ? model.GetString() : null;
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            throw new DataFormatException(options, $"not valid JSON ({e.Message})");
+        }
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
 using TorchSharp;
-using Winnow.Analysis;
 using Winnow.Data;
 using Winnow.Detection;
 using Winnow.Models;
@@ -217,23 +216,10 @@ public sealed class TrainingLoop
         if (state.Method != method.Name) throw new WinnowException($"the checkpoint was written by method '{state.Method}', not '{method.Name}'");
         using (no_grad())
             foreach (var (name, net) in method.Networks)
-                LoadNetwork(net, checkpoint.WithPrefix($"net.{name}."), name);
+                Checkpoint.LoadNetwork(net, checkpoint.WithPrefix($"net.{name}."), name);
         foreach (var (name, opt) in method.Optimizers) opt.LoadState(checkpoint.WithPrefix($"opt.{name}."));
         method.LoadExtraState(checkpoint.WithPrefix("extra."));
         return state;
-    }
-
-    /// <summary>Copies the tensors into the network's parameters and buffers; every key must match in name and shape.</summary>
-    public static void LoadNetwork(nn.Module net, IReadOnlyDictionary<string, Tensor> tensors, string what)
-    {
-        var own = net.state_dict();
-        foreach (var (key, target) in own)
-        {
-            if (!tensors.TryGetValue(key, out var source)) throw new WinnowException($"the checkpoint lacks '{key}' of network '{what}'");
-            if (!source.shape.SequenceEqual(target.shape))
-                throw new WinnowException($"'{key}' of network '{what}' has shape [{string.Join(",", source.shape)}] in the checkpoint, expected [{string.Join(",", target.shape)}]");
-            target.copy_(source);
-        }
     }
 
     /// <summary>A seed derived deterministically from the run's seed, the epoch and a stream number (SplitMix64 mixing).</summary>
@@ -246,8 +232,3 @@ public sealed class TrainingLoop
     }
 }
 
-/// <summary>What a checkpoint says about itself.</summary>
-/// <param name="Method">The method that wrote it.</param>
-/// <param name="CompletedEpochs">Epochs finished when it was written.</param>
-/// <param name="Networks">Names of the networks it holds.</param>
-public sealed record CheckpointState(string Method, int CompletedEpochs, string[] Networks);

@@ -85,8 +85,8 @@ public sealed record TrainingOptions
 
     /// <summary>
     /// Compute precision. <see cref="Precision.Auto"/> (the default) is settled before the first step by timing the
-    /// run's model in float32 and bfloat16 on this machine (<see cref="Analysis.PrecisionSelector"/>;
-    /// <see cref="TrainingJob.Prepare"/> does it): bfloat16 is faster only on CPUs with native bfloat16 arithmetic.
+    /// run's model in float32 and bfloat16 on this machine (Analysis.PrecisionSelector;
+    /// Runs.TrainingJob.Prepare does it): bfloat16 is faster only on CPUs with native bfloat16 arithmetic.
     /// </summary>
     public Precision Precision { get; init; } = Precision.Auto;
 

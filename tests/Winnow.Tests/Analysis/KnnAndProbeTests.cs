@@ -1,3 +1,5 @@
+using Winnow.Training;
+using Winnow.Runs;
 using Winnow.Models;
 using Winnow.Analysis;
 using static TorchSharp.torch;

@@ -1,3 +1,6 @@
+using Winnow.Models;
+using Winnow.Analysis;
+using Winnow.Runs;
 using Winnow.Data;
 using Winnow.Detection;
 using Winnow.Methods;

@@ -1,3 +1,5 @@
+using Winnow.Analysis;
+using Winnow.Runs;
 using TorchSharp;
 using Winnow.Data;
 using Winnow.Methods;

@@ -1,3 +1,5 @@
+using Winnow.Analysis;
+using Winnow.Runs;
 using System.Text.Json;
 using TorchSharp;
 using Winnow.Data;

@@ -1,3 +1,5 @@
+using Winnow.Analysis;
+using Winnow.Runs;
 using Winnow.Data;
 using Winnow.Methods;
 using Winnow.Models;

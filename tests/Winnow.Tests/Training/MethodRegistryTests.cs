@@ -1,3 +1,6 @@
+using Winnow.Models;
+using Winnow.Analysis;
+using Winnow.Runs;
 using System.Text.Json;
 using Winnow.Data;
 using Winnow.Methods;

@@ -45,7 +45,7 @@ public sealed class ElrPlusMethod : ITrainingMethod
         using (no_grad())
             for (int k = 0; k < 2; k++)
             {
-                TrainingLoop.LoadNetwork(emas[k], nets[k].state_dict(), $"ema{k + 1}");
+                Checkpoint.LoadNetwork(emas[k], nets[k].state_dict(), $"ema{k + 1}");
                 foreach (var p in emas[k].parameters()) p.requires_grad = false;
             }
         optimizers = nets.Select(n => OptimizerFactory.Create(n, training)).ToArray();

@@ -1,3 +1,4 @@
+using Winnow.Training;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -8,7 +9,7 @@ using Winnow.Methods;
 using Winnow.Models;
 using Winnow.SelfSupervised;
 
-namespace Winnow.Training;
+namespace Winnow.Runs;
 
 /// <summary>
 /// Everything that defines a run, as written to options.json: with it (and the same Winnow version) the run can be
@@ -217,7 +218,7 @@ public sealed class TrainingJob : IDisposable
         {
             var predictions = result.FinalTrainingSetPredictions ?? Method.PredictTrainingSet(Train, cancellation);
             LabelIssues = LabelIssueReport.Find(Labels, predictions.Probabilities, seed: Manifest.Training.Seed);
-            LabelIssueReport.Write(folder.Path, LabelIssues, Labels, Train, Excluded.Length == 0 ? null : SampleExclusion.Kept(AllLabels.Count, Excluded),
+            LabelIssuePage.Write(folder.Path, LabelIssues, Labels, Train, Excluded.Length == 0 ? null : SampleExclusion.Kept(AllLabels.Count, Excluded),
                 new LabelIssueReportContext(ReportFacts(folder), folder));
         }
         catch (Exception e) when (e is not OperationCanceledException and not OutOfMemoryException)

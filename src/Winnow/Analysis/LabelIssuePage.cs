@@ -1,9 +1,10 @@
 using System.Globalization;
 using Winnow.Analysis;
 using Winnow.Data;
+using Winnow.Detection;
 using Winnow.Training;
 
-namespace Winnow.Detection;
+namespace Winnow.Analysis;
 
 /// <summary>What report.html says besides the findings.</summary>
 /// <param name="Facts">Facts about the run, the data and the machine, for the page's header block.</param>
@@ -17,6 +18,21 @@ public sealed record LabelIssueReportContext(IReadOnlyList<KeyValuePair<string, 
 /// </summary>
 public static class LabelIssuePage
 {
+    /// <summary>The report's file name.</summary>
+    public const string ReportFile = "report.html";
+
+    /// <summary>
+    /// Writes the three label-issue files into <paramref name="folder"/>: label_issues.csv and noise_estimate.json
+    /// (<see cref="LabelIssueReport.Write"/>) and report.html (<see cref="Build"/>: the same findings for a person to
+    /// read, with plots and the most suspect images), each atomically.
+    /// </summary>
+    public static void Write(string folder, LabelIssueFindings findings, NoisyLabelSet labels, ImageDataset images,
+        IReadOnlyList<int>? sampleIndices = null, LabelIssueReportContext? context = null)
+    {
+        LabelIssueReport.Write(folder, findings, labels, images, sampleIndices);
+        Build(findings, labels, images, sampleIndices, context).Write(Path.Combine(folder, ReportFile));
+    }
+
     /// <summary>How many of the most suspect samples the page shows.</summary>
     public const int DefaultSuspectCount = 100;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using static TorchSharp.torch;
 
-namespace Winnow.Training;
+namespace Winnow.Models;
 
 /// <summary>
 /// Winnow's checkpoint file: a JSON metadata block and named tensors (any dtype, any shape), in one binary file
@@ -102,9 +102,28 @@ public sealed class Checkpoint : IDisposable
         }
     }
 
+    /// <summary>Copies the tensors into the network's parameters and buffers; every key must match in name and shape.</summary>
+    public static void LoadNetwork(TorchSharp.torch.nn.Module net, IReadOnlyDictionary<string, Tensor> tensors, string what)
+    {
+        var own = net.state_dict();
+        foreach (var (key, target) in own)
+        {
+            if (!tensors.TryGetValue(key, out var source)) throw new WinnowException($"the checkpoint lacks '{key}' of network '{what}'");
+            if (!source.shape.SequenceEqual(target.shape))
+                throw new WinnowException($"'{key}' of network '{what}' has shape [{string.Join(",", source.shape)}] in the checkpoint, expected [{string.Join(",", target.shape)}]");
+            target.copy_(source);
+        }
+    }
+
     /// <inheritdoc/>
     public void Dispose()
     {
         foreach (var t in Tensors.Values) t.Dispose();
     }
 }
+
+/// <summary>What a checkpoint says about itself.</summary>
+/// <param name="Method">The method that wrote it.</param>
+/// <param name="CompletedEpochs">Epochs finished when it was written.</param>
+/// <param name="Networks">Names of the networks it holds.</param>
+public sealed record CheckpointState(string Method, int CompletedEpochs, string[] Networks);

@@ -1,7 +1,7 @@
 using Winnow.Models;
 using static TorchSharp.torch;
 
-namespace Winnow.Analysis;
+namespace Winnow.Training;
 
 /// <summary>
 /// The weighted k-nearest-neighbour classifier that SimCLR codes use to monitor feature quality: cosine similarity

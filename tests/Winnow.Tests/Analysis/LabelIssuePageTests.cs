@@ -1,3 +1,6 @@
+using Winnow.Models;
+using Winnow.Analysis;
+using Winnow.Runs;
 using System.Text.RegularExpressions;
 using SkiaSharp;
 using Winnow.Data;
@@ -5,7 +8,7 @@ using Winnow.Detection;
 using Winnow.Tests.Data;
 using Winnow.Training;
 
-namespace Winnow.Tests.Detection;
+namespace Winnow.Tests.Analysis;
 
 public partial class LabelIssuePageTests
 {
@@ -44,9 +47,9 @@ public partial class LabelIssuePageTests
             new EpochMetrics { Epoch = 2, TrainLoss = 0.8, TestAccuracy = 0.7, TrainAccuracyNoisy = 0.6, TrainAccuracyTrue = 0.7, Memorization = 0.2 },
         ]);
 
-        LabelIssueReport.Write(dir, findings, labels, images, context: new LabelIssueReportContext([new("CPU", "test CPU")], run));
+        LabelIssuePage.Write(dir, findings, labels, images, context: new LabelIssueReportContext([new("CPU", "test CPU")], run));
 
-        string html = File.ReadAllText(Path.Combine(dir, LabelIssueReport.ReportFile));
+        string html = File.ReadAllText(Path.Combine(dir, LabelIssuePage.ReportFile));
         foreach (string id in new[] { "summary", "detectors", "transition", "quality", "suspects", "training" })
             Assert.Contains($"<section id=\"{id}\">", html);
         Assert.Contains("<dd>test CPU</dd>", html);
@@ -85,9 +88,9 @@ public partial class LabelIssuePageTests
         var findings = LabelIssueReport.Find(labels, ConfidentProbabilities(images.Labels, 2));
         string dir = TestData.TempDir();
 
-        LabelIssueReport.Write(dir, findings, labels, images);
+        LabelIssuePage.Write(dir, findings, labels, images);
 
-        string html = File.ReadAllText(Path.Combine(dir, LabelIssueReport.ReportFile));
+        string html = File.ReadAllText(Path.Combine(dir, LabelIssuePage.ReportFile));
         Assert.Contains("cats &lt;&amp;&gt; &quot;kittens&quot;", html);
         Assert.DoesNotContain("cats <&>", html);
         Assert.DoesNotContain("<section id=\"training\">", html);
@@ -99,7 +102,7 @@ public partial class LabelIssuePageTests
         Assert.All(thumbnails, t => Assert.Contains(t.Pixels, p => p.Red != p.Green || p.Blue != p.Green));
         // One heatmap (estimated only), the histogram and the thumbnails.
         Assert.Equal(1 + 1 + 24, EmbeddedPng().Matches(html).Count);
-        Assert.Equal([LabelIssueReport.IssuesFile, LabelIssueReport.NoiseFile, LabelIssueReport.ReportFile],
+        Assert.Equal([LabelIssueReport.IssuesFile, LabelIssueReport.NoiseFile, LabelIssuePage.ReportFile],
             Directory.GetFiles(dir).Select(Path.GetFileName).Order());
         foreach (var b in thumbnails) b.Dispose();
     }
