@@ -186,6 +186,113 @@ public static class ReportPlots
         return plot.GetImageBytes(480, 400, ImageFormat.Png);
     }
 
+    /// <summary>
+    /// The leading singular values of each encoder's features (<see cref="RepresentationSpectrum"/>), each divided by
+    /// its largest so that encoders of different scales compare, on a logarithmic axis: the first 4K values (K the
+    /// class count), zeros left out. A larger marker shows each encoder's prominent count, a dashed line K.
+    /// </summary>
+    /// <param name="encoders">Each encoder's name and spectrum, all of the same class count.</param>
+    public static byte[] SingularValueSpectrum(IReadOnlyList<(string Name, SpectrumResult Result)> encoders)
+    {
+        int classCount = SpectrumClassCount(encoders);
+        var plot = NewPlot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int shown = 0;
+        double lowest = 0;
+        for (int e = 0; e < encoders.Count; e++)
+        {
+            var (name, result) = encoders[e];
+            var normalised = result.NormalisedSingularValues();
+            int count = Math.Min(normalised.Length, 4 * classCount);
+            var index = Enumerable.Range(0, count).Where(i => normalised[i] > 0).ToArray();
+            if (index.Length == 0) continue;
+            var color = palette.GetColor(e);
+            var scatter = plot.Add.Scatter(index.Select(i => i + 1.0).ToArray(), index.Select(i => Math.Log10(normalised[i])).ToArray());
+            scatter.LegendText = string.Create(CultureInfo.InvariantCulture, $"{name} ({result.ProminentCount} prominent)");
+            scatter.Color = color;
+            scatter.LineWidth = 2;
+            scatter.MarkerSize = 5;
+            if (result.ProminentCount > 0 && normalised[result.ProminentCount - 1] > 0)
+            {
+                var mark = plot.Add.Marker(result.ProminentCount, Math.Log10(normalised[result.ProminentCount - 1]));
+                mark.Color = color;
+                mark.Size = 13;
+                mark.Shape = MarkerShape.OpenCircle;
+                mark.LineWidth = 2;
+            }
+            shown = Math.Max(shown, count);
+            lowest = Math.Min(lowest, index.Min(i => Math.Log10(normalised[i])));
+        }
+        AddClassCountLine(plot, classCount);
+        int bottom = (int)Math.Floor(lowest);
+        var decades = Enumerable.Range(bottom, 1 - bottom).ToArray();
+        int step = Math.Max(1, (decades.Length + 7) / 8);
+        plot.Axes.Left.SetTicks(decades.Where(d => (d - bottom) % step == 0 || d == 0).Select(d => (double)d).ToArray(),
+            decades.Where(d => (d - bottom) % step == 0 || d == 0).Select(d => d >= -2 ? Math.Pow(10, d).ToString("0.##", CultureInfo.InvariantCulture) : $"1e{d}").ToArray());
+        plot.Axes.SetLimits(0.5, Math.Max(shown, 2) + 0.5, bottom - 0.1, 0.15);
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.Title("Singular values of the features");
+        plot.XLabel("index i");
+        plot.YLabel("s_i / s_1 (logarithmic)");
+        return plot.GetImageBytes(620, 420, ImageFormat.Png);
+    }
+
+    /// <summary>
+    /// Each encoder's cumulative alignment ‖U_k U_kᵀ Y‖²_F / n against k (<see cref="SpectrumAlignment.Cumulative"/>)
+    /// for k up to 4K: solid with the clean labels, where known, dashed with the noisy ones; a dashed line marks K.
+    /// </summary>
+    /// <param name="encoders">Each encoder's name and spectrum, all of the same class count.</param>
+    public static byte[] CumulativeAlignment(IReadOnlyList<(string Name, SpectrumResult Result)> encoders)
+    {
+        int classCount = SpectrumClassCount(encoders);
+        var plot = NewPlot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int shown = 1;
+        for (int e = 0; e < encoders.Count; e++)
+        {
+            var (name, result) = encoders[e];
+            int count = Math.Min(result.FeatureCount, 4 * classCount);
+            shown = Math.Max(shown, count);
+            var ks = Enumerable.Range(0, count + 1).Select(k => (double)k).ToArray();
+            foreach (var (alignment, which, pattern) in new[] { (result.Clean, "clean", LinePattern.Solid), (result.Noisy, result.Clean is null ? "given" : "noisy", LinePattern.Dashed) })
+            {
+                if (alignment is null) continue;
+                var scatter = plot.Add.Scatter(ks, ks.Select(k => alignment.Cumulative((int)k)).ToArray());
+                scatter.LegendText = $"{name}, {which} labels";
+                scatter.Color = palette.GetColor(e);
+                scatter.LinePattern = pattern;
+                scatter.LineWidth = 2;
+                scatter.MarkerSize = 0;
+            }
+        }
+        AddClassCountLine(plot, classCount);
+        plot.Axes.SetLimits(0, shown, 0, 1.02);
+        plot.ShowLegend(Alignment.LowerRight);
+        plot.Title("Alignment of the top k singular vectors with the labels");
+        plot.XLabel("k");
+        plot.YLabel("||U_k U_k^T Y||^2 / n");
+        return plot.GetImageBytes(620, 420, ImageFormat.Png);
+    }
+
+    private static int SpectrumClassCount(IReadOnlyList<(string Name, SpectrumResult Result)> encoders)
+    {
+        if (encoders.Count == 0) throw new ArgumentException("no encoders to plot", nameof(encoders));
+        int classCount = encoders[0].Result.ClassCount;
+        if (encoders.Any(e => e.Result.ClassCount != classCount))
+            throw new ArgumentException($"the encoders' spectra have different class counts ({string.Join(", ", encoders.Select(e => e.Result.ClassCount))})", nameof(encoders));
+        return classCount;
+    }
+
+    private static void AddClassCountLine(Plot plot, int classCount)
+    {
+        var line = plot.Add.VerticalLine(classCount);
+        line.Color = Colors.Gray;
+        line.LinePattern = LinePattern.Dashed;
+        line.LineWidth = 1.5f;
+        line.Text = string.Create(CultureInfo.InvariantCulture, $"K = {classCount}");
+        line.LabelOppositeAxis = true;
+    }
+
     /// <summary>Whole-epoch ticks on the bottom axis, at most about 15 of them.</summary>
     private static void EpochTicks(Plot plot, int first, int last)
     {
