@@ -247,10 +247,12 @@ public static class RepresentationSpectrum
         }
 
         // Why the Gram matrix: FᵀF (p × p, p ≤ 512) accumulated in double by libtorch's BLAS costs n·p² (16 GFLOP at
-        // n = 60,000, p = 512: seconds) and n·p doubles of one block at a time, then a p × p symmetric eigensolve;
+        // n = 60,000, p = 512: seconds) with one block of rows in memory at a time, then a p × p symmetric eigensolve;
         // a thin SVD of F would hold all n × p doubles (and U) and cost about twice the flops. Squaring the condition
         // number only blurs singular values below about √(p·ε)·s₁ ≈ 1e-7·s₁, far below anything the gap or the
-        // alignment uses; and U is never formed, since uᵢᵀY = vᵢᵀ(FᵀY) / sᵢ.
+        // alignment uses; and U is never formed, since uᵢᵀY = vᵢᵀ(FᵀY) / sᵢ. The eigensolve is MathNet's managed one
+        // (0.4 s at p = 512): libtorch's linalg.eigh took 3–7 s on two cores busy with training (its threads wait on
+        // each other) against 0.1 s on one, and the thread count is the process's, not this function's to change.
         double[] gramValues;
         var featuresByClassNoisy = new double[p * classCount];
         var featuresByClassClean = cleanLabels is null ? null : new double[p * classCount];
@@ -349,18 +351,17 @@ public static class RepresentationSpectrum
     /// <summary>The singular values of F (√ of FᵀF's eigenvalues, negative rounding clamped to 0), largest first, and the right singular vectors as columns of a p × p row-major matrix in the same order.</summary>
     private static (double[] Singular, double[] Vectors) Decompose(double[] gramValues, int p)
     {
-        using var scope = NewDisposeScope();
-        var gram = tensor(gramValues, [p, p]);
-        var (eigenvalues, eigenvectors) = linalg.eigh(gram);
-        double[] ascending = eigenvalues.data<double>().ToArray();
-        double[] columns = eigenvectors.contiguous().data<double>().ToArray();
+        // Column-major or row-major reads the same symmetric matrix.
+        var evd = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(p, p, gramValues).Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric);
+        var eigenvectors = evd.EigenVectors;
+        var order = Enumerable.Range(0, p).OrderByDescending(i => evd.EigenValues[i].Real).ThenBy(i => i).ToArray();
         var singular = new double[p];
         var vectors = new double[p * p];
         for (int i = 0; i < p; i++)
         {
-            int from = p - 1 - i;
-            singular[i] = Math.Sqrt(Math.Max(0, ascending[from]));
-            for (int r = 0; r < p; r++) vectors[r * p + i] = columns[r * p + from];
+            int from = order[i];
+            singular[i] = Math.Sqrt(Math.Max(0, evd.EigenValues[from].Real));
+            for (int r = 0; r < p; r++) vectors[r * p + i] = eigenvectors[r, from];
         }
         return (singular, vectors);
     }
