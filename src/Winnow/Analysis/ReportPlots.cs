@@ -239,7 +239,8 @@ public static class ReportPlots
 
     /// <summary>
     /// Each encoder's cumulative alignment ‖U_k U_kᵀ Y‖²_F / n against k (<see cref="SpectrumAlignment.Cumulative"/>)
-    /// for k up to 4K: solid with the clean labels, where known, dashed with the noisy ones; a dashed line marks K.
+    /// for k up to 4K: solid with the clean labels, where known, dashed with the noisy ones; a dashed line marks K and a
+    /// dotted one the mean-centred bound 1 − Σπ² (<see cref="SpectrumAlignment.UpperBound"/>) when the encoders share it.
     /// </summary>
     /// <param name="encoders">Each encoder's name and spectrum, all of the same class count.</param>
     public static byte[] CumulativeAlignment(IReadOnlyList<(string Name, SpectrumResult Result)> encoders)
@@ -266,8 +267,19 @@ public static class ReportPlots
             }
         }
         AddClassCountLine(plot, classCount);
+        // The mean-centred bound 1 − Σπ², when every encoder's curves share it (same labels, same preprocessing).
+        var bounds = encoders.Select(e => (e.Result.Clean ?? e.Result.Noisy).UpperBound).ToArray();
+        if (bounds.Max() < 1 && bounds.Max() - bounds.Min() < 1e-12)
+        {
+            var bound = plot.Add.HorizontalLine(bounds[0]);
+            bound.Color = Colors.Gray;
+            bound.LinePattern = LinePattern.Dotted;
+            bound.LineWidth = 1.5f;
+            bound.Text = "bound";
+            bound.LabelOppositeAxis = true;
+        }
         plot.Axes.SetLimits(0, shown, 0, 1.02);
-        plot.ShowLegend(Alignment.LowerRight);
+        plot.ShowLegend(Alignment.UpperLeft);
         plot.Title("Alignment of the top k singular vectors with the labels");
         plot.XLabel("k");
         plot.YLabel("||U_k U_k^T Y||^2 / n");

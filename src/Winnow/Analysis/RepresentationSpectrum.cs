@@ -120,7 +120,7 @@ public sealed record SpectrumResult(
                 ? string.Create(ci, $"alignment@{ClassCount} {clean.AtClassCount:0.000} with the clean labels, {Noisy.AtClassCount:0.000} with the noisy ones")
                 : string.Create(ci, $"alignment@{ClassCount} {Noisy.AtClassCount:0.000} with the given labels");
             return string.Create(ci,
-                $"{samples}, {FeatureCount} features, {PreprocessingName(Preprocessing)}: {ProminentCount} prominent singular values (gap ratio {FormatRatio(GapRatio)}), {alignment} (at most {(Clean ?? Noisy).UpperBound:0.000})");
+                $"{samples}, {FeatureCount} features, {PreprocessingName(Preprocessing)}: {ProminentCount} prominent singular value{(ProminentCount == 1 ? "" : "s")} (gap ratio {FormatRatio(GapRatio)}), {alignment} (at most {(Clean ?? Noisy).UpperBound:0.000})");
         }
     }
 
