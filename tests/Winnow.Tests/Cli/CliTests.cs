@@ -242,7 +242,7 @@ public class CliTests
         using var options = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "options.json")));
         var estimate = options.RootElement.GetProperty("noiseEstimate");
         Assert.InRange(estimate.GetProperty("wrongFraction").GetDouble(), 0.05, 0.7);
-        var dividemix = options.RootElement.GetProperty("divideMix");
+        var dividemix = options.RootElement.GetProperty("methodOptions");
         foreach (var name in new[] { "lambdaU", "threshold", "lossHistory", "alpha" })
             Assert.Equal(System.Text.Json.JsonValueKind.Number, dividemix.GetProperty(name).ValueKind);
     }
