@@ -2,8 +2,26 @@ using Winnow.Training;
 
 namespace Winnow.Methods;
 
+/// <summary>What ELR and ELR+ share: their options record, its resolution (β and λ by noise type, mixup's α by start) and its old options.json field.</summary>
+public abstract class ElrFamilyDefinition : MethodDefinition<ElrOptions>
+{
+    /// <inheritdoc/>
+    public override string? LegacyOptionsField => "elr";
+
+    /// <inheritdoc/>
+    protected override ElrOptions Resolve(ElrOptions options, MethodContext context)
+    {
+        RequireTrainableEncoder(context);
+        return options.Resolve(context.Noise, context.FromEncoder);
+    }
+
+    /// <summary>The training set's size, which ELR's per-sample targets need.</summary>
+    protected int SampleCount(MethodContext context) =>
+        context.SampleCount > 0 ? context.SampleCount : throw new WinnowException($"{Name} needs the training set's size");
+}
+
 /// <summary>Early-learning regularization (Liu et al., NeurIPS 2020), one network.</summary>
-public sealed class ElrDefinition : MethodDefinition<ElrOptions>
+public sealed class ElrDefinition : ElrFamilyDefinition
 {
     /// <inheritdoc/>
     public override string Name => "elr";
@@ -13,9 +31,6 @@ public sealed class ElrDefinition : MethodDefinition<ElrOptions>
 
     /// <inheritdoc/>
     public override int ListOrder => 30;
-
-    /// <inheritdoc/>
-    public override string? LegacyOptionsField => "elr";
 
     /// <summary>ELR's options, shared with ELR+.</summary>
     internal static IReadOnlyList<MethodOption> ElrOptionsOnTheCommandLine =>
@@ -28,22 +43,12 @@ public sealed class ElrDefinition : MethodDefinition<ElrOptions>
     public override IReadOnlyList<MethodOption> Options => ElrOptionsOnTheCommandLine;
 
     /// <inheritdoc/>
-    protected override ElrOptions Resolve(ElrOptions options, MethodContext context)
-    {
-        RequireTrainableEncoder(context);
-        return options.Resolve(context.Noise, context.FromEncoder);
-    }
-
-    /// <inheritdoc/>
-    protected override ITrainingMethod Create(ElrOptions options, MethodContext context)
-    {
-        if (context.SampleCount <= 0) throw new WinnowException("elr needs the training set's size");
-        return new ElrMethod(context.NewClassifier(), context.SampleCount, options, context.Training);
-    }
+    protected override ITrainingMethod Create(ElrOptions options, MethodContext context) =>
+        new ElrMethod(context.NewClassifier(), SampleCount(context), options, context.Training);
 }
 
 /// <summary>ELR+: two networks with mixup and weight-averaged targets.</summary>
-public sealed class ElrPlusDefinition : MethodDefinition<ElrOptions>
+public sealed class ElrPlusDefinition : ElrFamilyDefinition
 {
     /// <inheritdoc/>
     public override string Name => "elr-plus";
@@ -55,9 +60,6 @@ public sealed class ElrPlusDefinition : MethodDefinition<ElrOptions>
     public override int ListOrder => 40;
 
     /// <inheritdoc/>
-    public override string? LegacyOptionsField => "elr";
-
-    /// <inheritdoc/>
     public override IReadOnlyList<MethodOption> Options =>
     [
         .. ElrDefinition.ElrOptionsOnTheCommandLine,
@@ -65,16 +67,9 @@ public sealed class ElrPlusDefinition : MethodDefinition<ElrOptions>
     ];
 
     /// <inheritdoc/>
-    protected override ElrOptions Resolve(ElrOptions options, MethodContext context)
-    {
-        RequireTrainableEncoder(context);
-        return options.Resolve(context.Noise, context.FromEncoder);
-    }
-
-    /// <inheritdoc/>
     protected override ITrainingMethod Create(ElrOptions options, MethodContext context)
     {
-        if (context.SampleCount <= 0) throw new WinnowException("elr-plus needs the training set's size");
-        return new ElrPlusMethod([context.NewClassifier(), context.NewClassifier()], [context.NewClassifier(), context.NewClassifier()], context.SampleCount, options, context.Training);
+        int samples = SampleCount(context);
+        return new ElrPlusMethod([context.NewClassifier(), context.NewClassifier()], [context.NewClassifier(), context.NewClassifier()], samples, options, context.Training);
     }
 }
