@@ -187,9 +187,10 @@ public sealed class TrainingJob : IDisposable
         };
         var definition = manifest.Definition();
         var context = manifest.Context(train.Channels, train.ClassCount, train.Count, initialiseEncoder: true, (train.Height, train.Width));
-        manifest = manifest.WithMethodOptions(definition.Resolve(manifest.ReadMethodOptions(), context));
+        var methodOptions = definition.Resolve(manifest.ReadMethodOptions(), context);
+        manifest = manifest.WithMethodOptions(methodOptions);
         TrainingLoop.SeedForInitialisation(manifest.Training.Seed);
-        var method = definition.Create(manifest.ReadMethodOptions(), context);
+        var method = definition.Create(methodOptions, context);
         return new TrainingJob(manifest, train, test, allLabels, excluded, labels, method);
     }
 

@@ -99,7 +99,7 @@ public sealed class DivideMixMethod : ITrainingMethod
 
     private IEnumerable<BatchPlan> DividedPlans(EpochContext context, IImageTransform standard)
     {
-        if (options.AwaitsNoiseEstimate) Settle(division.EstimateNoise(context, options.DivisionSettings(pendingAllowed: true).Mixture));
+        if (options.AwaitsNoiseEstimate) Settle(division.EstimateNoise(context, options.Mixture()));
         foreach (var plan in division.Plans(context, [standard, standard])) yield return plan;
     }
 
@@ -138,7 +138,7 @@ public sealed class DivideMixMethod : ITrainingMethod
     }
 
     /// <summary>The smaller of two gradient-norm limits, where 0 means no limit.</summary>
-    public static double TighterClip(double a, double b) => a <= 0 ? b : b <= 0 ? a : Math.Min(a, b);
+    private static double TighterClip(double a, double b) => a <= 0 ? b : b <= 0 ? a : Math.Min(a, b);
 
     private Tensor MixMatchLoss(Classifier net, Classifier peer, double[] probability, TrainingBatch batch, EpochContext context)
     {

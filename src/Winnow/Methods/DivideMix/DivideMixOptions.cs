@@ -123,15 +123,14 @@ public sealed record DivideMixOptions
     /// <summary>Whether a rate-dependent value is still null: the run waits for the noise estimated after warm-up.</summary>
     public bool AwaitsNoiseEstimate => LambdaU is null || Threshold is null || LossHistory is null || Alpha is null;
 
-    /// <summary>
-    /// What the co-division needs, once τ and the loss history are resolved; with <paramref name="pendingAllowed"/>,
-    /// before (τ and the history then hold placeholders, for reading the mixture's settings only).
-    /// </summary>
-    public CoDivisionSettings DivisionSettings(bool pendingAllowed = false) => new(
-        Threshold ?? (pendingAllowed ? double.NaN : throw new InvalidOperationException("τ is not resolved yet")),
-        LossHistory ?? (pendingAllowed ? 0 : throw new InvalidOperationException("the loss history is not resolved yet")),
-        ClipThreshold, HoldLabeledSize, ClassBalancedSplit, CoDivide, LabeledBatchSize,
-        new GaussianMixtureOptions { MaxIterations = MixtureIterations, Tolerance = MixtureTolerance, RegCovar = MixtureRegCovar });
+    /// <summary>The loss mixture's EM settings (its seed is set per fit).</summary>
+    public GaussianMixtureOptions Mixture() => new() { MaxIterations = MixtureIterations, Tolerance = MixtureTolerance, RegCovar = MixtureRegCovar };
+
+    /// <summary>What the co-division needs, once τ and the loss history are resolved.</summary>
+    public CoDivisionSettings DivisionSettings() => new(
+        Threshold ?? throw new InvalidOperationException("τ is not resolved yet"),
+        LossHistory ?? throw new InvalidOperationException("the loss history is not resolved yet"),
+        ClipThreshold, HoldLabeledSize, ClassBalancedSplit, CoDivide, LabeledBatchSize, Mixture());
 
     /// <summary>Throws a <see cref="WinnowException"/> naming the first value out of its range.</summary>
     private void Validate()
