@@ -100,6 +100,7 @@ internal sealed class TrainingLoopOptions
     public Option<bool> NoFlip { get; }
     public Option<int> Threads { get; }
     public Option<bool> NoTrainEval { get; }
+    public Option<int> TrainEvalSamples { get; }
     public Option<int> LastEpochs { get; }
 
     public TrainingLoopOptions(Command command, TrainingOptions? defaults = null)
@@ -125,10 +126,11 @@ internal sealed class TrainingLoopOptions
         Threads = new("--threads") { Description = "Torch threads (0: all cores)" };
         LastEpochs = new("--last-epochs") { Description = "How many final epochs the reported Last accuracy averages", DefaultValueFactory = _ => D.LastEpochs };
         NoTrainEval = new("--no-train-eval") { Description = "Skip the per-epoch pass over the training set (train accuracy, memorisation)" };
+        TrainEvalSamples = new("--train-eval-samples") { Description = "Training images the per-epoch pass evaluates: a seeded subset, the same every epoch (0: all; DivideMix and SANM always pass all)", DefaultValueFactory = _ => D.TrainingSetEvaluationSamples };
 
         Optimizer.AcceptOnlyFromAmong("sgd", "adamw");
         Schedule.AcceptOnlyFromAmong("cosine", "step", "multistep", "constant");
-        foreach (var o in new Option[] { Epochs, BatchSize, Optimizer, LearningRate, Momentum, WeightDecay, GradientClip, EncoderRateScale, Schedule, Milestones, Gamma, StepSize, WarmupEpochs, Precision, Seed, CropPadding, NoFlip, Threads, NoTrainEval, LastEpochs })
+        foreach (var o in new Option[] { Epochs, BatchSize, Optimizer, LearningRate, Momentum, WeightDecay, GradientClip, EncoderRateScale, Schedule, Milestones, Gamma, StepSize, WarmupEpochs, Precision, Seed, CropPadding, NoFlip, Threads, NoTrainEval, TrainEvalSamples, LastEpochs })
             command.Options.Add(o);
     }
 
@@ -158,6 +160,7 @@ internal sealed class TrainingLoopOptions
             HorizontalFlip = !r.GetValue(NoFlip),
             Threads = r.GetValue(Threads),
             EvaluateTrainingSet = !r.GetValue(NoTrainEval),
+            TrainingSetEvaluationSamples = r.GetValue(TrainEvalSamples),
             LastEpochs = r.GetValue(LastEpochs),
         };
         options.Validate();

@@ -134,6 +134,12 @@ public interface ITrainingMethod : IDisposable
     DatasetPredictions PredictTrainingSet(ImageDataset train, CancellationToken cancellation) =>
         Training.Evaluation.Predict(PredictLogits, train, cancellation: cancellation);
 
+    /// <summary>
+    /// True when the method runs its networks over the whole training set each epoch anyway (DivideMix's division), so
+    /// <see cref="PredictTrainingSet"/> costs nothing extra and the loop reports the whole set rather than a subset.
+    /// </summary>
+    bool PassesTrainingSetEachEpoch => false;
+
     /// <summary>Extra tensors the method must keep across a resume (targets, histories).</summary>
     IEnumerable<(string Name, Tensor Value)> ExtraState() => [];
 

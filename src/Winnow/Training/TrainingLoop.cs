@@ -78,7 +78,12 @@ public sealed class TrainingLoop
         IImageTransform augment = options.CropPadding > 0 || options.HorizontalFlip
             ? new RandomCropFlip(options.CropPadding, options.HorizontalFlip) : NormalizeOnly.Instance;
         var views = method.TrainViews(augment);
-        var mislabeled = Enumerable.Range(0, labels.Count).Where(labels.IsMislabeled).ToArray();
+        var evaluated = TrainingSetEvaluationSubset(train.Count, options, method);
+        var evaluatedTrain = evaluated is null ? train : train.Subset(evaluated);
+        var evaluatedLabels = evaluated is null ? labels : labels.Subset(evaluated);
+        int[] evaluatedNoisy = evaluatedLabels.Noisy;
+        int[]? evaluatedTrue = evaluatedLabels.True;
+        var mislabeled = Enumerable.Range(0, evaluatedLabels.Count).Where(evaluatedLabels.IsMislabeled).ToArray();
         DatasetPredictions? trainPredictions = null;
 
         for (int epoch = startEpoch; epoch < options.Epochs; epoch++)
@@ -141,15 +146,18 @@ public sealed class TrainingLoop
                 row = row with { TestAccuracy = Evaluation.Predict(method.PredictLogits, test, cancellation: cancellation).Accuracy(test.Labels) };
             if (options.EvaluateTrainingSet && method.Evaluation == EvaluationKind.Classification)
             {
-                var trainPred = trainPredictions = method.PredictTrainingSet(train, cancellation);
+                // The whole set through the method (it may reuse its own pass); a subset through the plain forward pass.
+                var trainPred = evaluated is null
+                    ? trainPredictions = method.PredictTrainingSet(train, cancellation)
+                    : Evaluation.Predict(method.PredictLogits, evaluatedTrain, cancellation: cancellation);
                 row = row with
                 {
-                    TrainAccuracyNoisy = trainPred.Accuracy(labels.Noisy),
-                    TrainAccuracyTrue = labels.True is null ? double.NaN : trainPred.Accuracy(labels.True),
+                    TrainAccuracyNoisy = trainPred.Accuracy(evaluatedNoisy),
+                    TrainAccuracyTrue = evaluatedTrue is null ? double.NaN : trainPred.Accuracy(evaluatedTrue),
                     Memorization = mislabeled.Length == 0 ? double.NaN
-                        : (double)mislabeled.Count(i => trainPred.Predicted[i] == labels.Noisy[i]) / mislabeled.Length,
-                    CleanAuc = mislabeled.Length == 0 || mislabeled.Length == labels.Count ? double.NaN
-                        : CleanSetMeasures.RocAucOf(CleanProbability.FromLosses(trainPred.Losses(labels.Noisy), new GaussianMixtureOptions { Seed = options.Seed }), labels),
+                        : (double)mislabeled.Count(i => trainPred.Predicted[i] == evaluatedNoisy[i]) / mislabeled.Length,
+                    CleanAuc = mislabeled.Length == 0 || mislabeled.Length == evaluatedLabels.Count ? double.NaN
+                        : CleanSetMeasures.RocAucOf(CleanProbability.FromLosses(trainPred.Losses(evaluatedNoisy), new GaussianMixtureOptions { Seed = options.Seed }), evaluatedLabels),
                 };
             }
             bool isBest = row.TestAccuracy > best;
@@ -170,6 +178,21 @@ public sealed class TrainingLoop
         var summary = RunSummary.From(rows, options.LastEpochs);
         output?.WriteJson(output.SummaryFile, summary);
         return new TrainingResult(rows, summary, trainPredictions);
+    }
+
+    /// <summary>
+    /// The sorted training indices the per-epoch evaluation passes (<see cref="TrainingOptions.TrainingSetEvaluationSamples"/>),
+    /// drawn from the run's seed; null when it passes the whole set.
+    /// </summary>
+    public static int[]? TrainingSetEvaluationSubset(int trainCount, TrainingOptions options, ITrainingMethod method)
+    {
+        int samples = options.TrainingSetEvaluationSamples;
+        if (samples <= 0 || samples >= trainCount || method.PassesTrainingSetEachEpoch) return null;
+        var order = Enumerable.Range(0, trainCount).ToArray();
+        new Random(SeedOf(options.Seed, 0, 31)).Shuffle(order);
+        var subset = order[..samples];
+        Array.Sort(subset);
+        return subset;
     }
 
     private static TrainingBatch ToDevice(HostBatch hb) =>

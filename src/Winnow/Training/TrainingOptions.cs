@@ -102,6 +102,16 @@ public sealed record TrainingOptions
     /// <summary>Evaluate the un-augmented training set after each epoch (accuracy against noisy and true labels, memorisation).</summary>
     public bool EvaluateTrainingSet { get; init; } = true;
 
+    /// <summary>
+    /// Training images that the per-epoch evaluation passes: a subset drawn once from the seed, the same every epoch,
+    /// whose accuracy, memorisation and clean AUC estimate the whole set's (20,000 of 60,000 images: a standard error
+    /// of at most 0.35 points for an accuracy); 0, or the training set's size or more, passes every image. A method that passes the whole set
+    /// each epoch anyway (<see cref="ITrainingMethod.PassesTrainingSetEachEpoch"/>) always reports the whole set. The
+    /// default keeps the evaluation under 15% of an epoch: passing all 60,000 costs about a fifth of a cross-entropy
+    /// epoch in fp32.
+    /// </summary>
+    public int TrainingSetEvaluationSamples { get; init; } = 20_000;
+
     /// <summary>Neighbours of the weighted kNN monitor of self-supervised methods (200, as C2D's and Cheng et al.'s monitors).</summary>
     public int KnnNeighbours { get; init; } = 200;
 
@@ -134,6 +144,7 @@ public sealed record TrainingOptions
         if (WeightDecay < 0) throw new WinnowException($"weight decay must be non-negative, got {WeightDecay}");
         if (CropPadding < 0) throw new WinnowException($"crop padding must be non-negative, got {CropPadding}");
         if (LastEpochs < 1) throw new WinnowException($"last-epochs must be at least 1, got {LastEpochs}");
+        if (TrainingSetEvaluationSamples < 0) throw new WinnowException($"train-eval-samples must be 0 (all) or positive, got {TrainingSetEvaluationSamples}");
         if (!(EncoderRateScale > 0)) throw new WinnowException($"encoder-lr-scale must be positive, got {EncoderRateScale}");
         if (!(GradientClip >= 0)) throw new WinnowException($"grad-clip must be non-negative (0 = off), got {GradientClip}");
     }

@@ -167,6 +167,34 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public void APartialTrainingSetEvaluationReportsTheFiguresOfItsSeededSubset()
+    {
+        var train = TestData.Bars(800, seed: 1);
+        var test = TestData.Bars(100, seed: 2);
+        var labels = NoisyLabelSet.Create(train, new SymmetricNoise(0.4), 5);
+        var options = Quick with { Epochs = 1, TrainingSetEvaluationSamples = 300 };
+        TrainingLoop.SeedForInitialisation(options.Seed);
+        using var method = new CrossEntropyMethod(ModelFactory.CreateClassifier(ModelFactory.DefaultEncoder, 1, 4), options);
+        var result = new TrainingLoop(options).Run(method, train, labels, test, cancellation: TestContext.Current.CancellationToken);
+
+        var subset = TrainingLoop.TrainingSetEvaluationSubset(train.Count, options, method)!;
+        Assert.Equal(300, subset.Distinct().Count());
+        Assert.Equal(subset.Order(), subset);
+        Assert.Equal(subset, TrainingLoop.TrainingSetEvaluationSubset(train.Count, options, method));
+        // The subset's figures, recomputed by hand from the final network: they are what the row holds.
+        var predicted = Evaluation.Predict(method.PredictLogits, train.Subset(subset), cancellation: TestContext.Current.CancellationToken).Predicted;
+        double noisyAccuracy = subset.Select((s, k) => predicted[k] == labels.Noisy[s] ? 1.0 : 0).Average();
+        var wrong = subset.Select((s, k) => (s, k)).Where(p => labels.IsMislabeled(p.s)).ToArray();
+        double memorised = wrong.Average(p => predicted[p.k] == labels.Noisy[p.s] ? 1.0 : 0);
+        Assert.Equal(noisyAccuracy, result.Epochs[0].TrainAccuracyNoisy, 12);
+        Assert.Equal(memorised, result.Epochs[0].Memorization, 12);
+        Assert.Null(result.FinalTrainingSetPredictions);
+        // The whole set when asked for all, or when it is no larger than the subset.
+        Assert.Null(TrainingLoop.TrainingSetEvaluationSubset(train.Count, options with { TrainingSetEvaluationSamples = 0 }, method));
+        Assert.Null(TrainingLoop.TrainingSetEvaluationSubset(300, options, method));
+    }
+
+    [Fact]
     public void ResumedRunEndsWhereAnUninterruptedRunEnds()
     {
         var train = TestData.Bars(256, seed: 1);

@@ -113,6 +113,9 @@ public sealed class DivideMixMethod : ITrainingMethod
     /// <summary>The ensemble's (summed logits) predictions, from the per-network passes the divisions share.</summary>
     public DatasetPredictions PredictTrainingSet(ImageDataset train, CancellationToken cancellation) => division.EnsemblePredictions(train, cancellation);
 
+    /// <summary>True: each epoch's division passes the whole set with both networks.</summary>
+    public bool PassesTrainingSetEachEpoch => true;
+
     /// <summary>
     /// Division figures of the epoch's start, per network (<see cref="CoDivision.Figures"/>). The first epoch after
     /// warm-up holds the figures at the end of warm-up.
