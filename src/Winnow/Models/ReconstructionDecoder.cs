@@ -86,18 +86,23 @@ public sealed class ReconstructionDecoder : nn.Module<Tensor, Tensor>
     private readonly Sequential layers;
     private readonly MixedConvTranspose2d[] layerList;
 
-    /// <summary>Builds the decoder from a feature map of shape <paramref name="featureMap"/> to images of shape <paramref name="image"/>.</summary>
-    public ReconstructionDecoder((int Channels, int Height, int Width) featureMap, (int Channels, int Height, int Width) image)
+    /// <summary>
+    /// Builds the decoder from a feature map of shape <paramref name="featureMap"/> to images of shape
+    /// <paramref name="image"/>; its hidden layers have C_f/<paramref name="widthDivisor"/> and C_f/(2·divisor) channels
+    /// (2: the official 512 → 256 → 128).
+    /// </summary>
+    public ReconstructionDecoder((int Channels, int Height, int Width) featureMap, (int Channels, int Height, int Width) image, int widthDivisor = 2)
         : base(nameof(ReconstructionDecoder))
     {
         if (featureMap.Channels < 1 || featureMap.Height < 1 || featureMap.Width < 1 || image.Channels < 1 || image.Height < 1 || image.Width < 1)
             throw new ArgumentException("feature map and image shapes must be positive");
+        if (widthDivisor < 1) throw new ArgumentException($"the width divisor must be at least 1, got {widthDivisor}", nameof(widthDivisor));
         FeatureMapShape = featureMap;
         ImageShape = image;
         var (kh, sh, oph, exactH) = PlanAxis(featureMap.Height, image.Height);
         var (kw, sw, opw, exactW) = PlanAxis(featureMap.Width, image.Width);
         ResizesOutput = !(exactH && exactW);
-        int[] channels = [featureMap.Channels, Math.Max(1, featureMap.Channels / 2), Math.Max(1, featureMap.Channels / 4), image.Channels];
+        int[] channels = [featureMap.Channels, Math.Max(1, featureMap.Channels / widthDivisor), Math.Max(1, featureMap.Channels / (2 * widthDivisor)), image.Channels];
         layerList = Enumerable.Range(0, 3)
             .Select(i => new MixedConvTranspose2d(channels[i], channels[i + 1], (kh[i], kw[i]), (sh[i], sw[i]), (oph[i], opw[i])))
             .ToArray();
@@ -105,9 +110,9 @@ public sealed class ReconstructionDecoder : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    /// <summary>Builds the decoder for <paramref name="encoder"/> on images of shape <paramref name="image"/>.</summary>
-    public static ReconstructionDecoder For(Encoder encoder, (int Channels, int Height, int Width) image) =>
-        new(encoder.FeatureMapShape(image.Channels, image.Height, image.Width), image);
+    /// <summary>Builds the decoder for <paramref name="encoder"/> on images of shape <paramref name="image"/> (hidden widths C_f/<paramref name="widthDivisor"/>, C_f/(2·divisor)).</summary>
+    public static ReconstructionDecoder For(Encoder encoder, (int Channels, int Height, int Width) image, int widthDivisor = 2) =>
+        new(encoder.FeatureMapShape(image.Channels, image.Height, image.Width), image, widthDivisor);
 
     /// <summary>The feature-map shape (C_f, h_f, w_f) the decoder reads.</summary>
     public (int Channels, int Height, int Width) FeatureMapShape { get; }

@@ -214,19 +214,49 @@ public class SanmTests
     }
 }
 
+public class SanmMaskedReconstructionTests
+{
+    [Fact]
+    public void BothCopiesOfEveryImageGiveTheOfficialSumAndOneCopyKeepsItsScale()
+    {
+        using var _ = NewDisposeScope();
+        manual_seed(7);
+        using var decoder = new ReconstructionDecoder((8, 4, 4), (1, 16, 16));
+        var maxMaps = randn(3, 8, 4, 4);
+        var minMaps = randn(3, 8, 4, 4);
+        var clean = randn(3, 1, 16, 16);
+        float official = SanmLosses.Reconstruction(decoder, maxMaps, minMaps, clean).item<float>();
+        Assert.Equal(official, SanmLosses.MaskedReconstruction(decoder, cat([maxMaps, minMaps]), cat([clean, clean])).item<float>(), 4);
+        var error = decoder.forward(maxMaps).sub(clean);
+        Assert.Equal(2 * error.mul(error).mean().item<float>(), SanmLosses.MaskedReconstruction(decoder, maxMaps, clean).item<float>(), 4);
+    }
+}
+
 public class SanmTrainingTests
 {
     private static readonly TrainingOptions Quick = new() { Epochs = 3, BatchSize = 32, LearningRate = 0.02, Precision = Precision.Float32, Seed = 1, Threads = 2 };
 
-    private static RunManifest Manifest() => new RunManifest
+    private static RunManifest Manifest(SanmOptions? options = null) => new RunManifest
     {
         Method = "sanm", Noise = new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.5, IncludeTrueClass = false }, Training = Quick,
-    }.WithMethodOptions(new SanmOptions { DivideMix = new DivideMixOptions { WarmupEpochs = 1, LabeledBatchSize = 32 } });
+    }.WithMethodOptions((options ?? new SanmOptions()) with { DivideMix = new DivideMixOptions { WarmupEpochs = 1, LabeledBatchSize = 32 } });
 
-    private static ITrainingMethod NewSanm(int seed)
+    private static ITrainingMethod NewSanm(int seed, SanmOptions? options = null)
     {
         TrainingLoop.SeedForInitialisation(seed);
-        return TrainingJob.CreateMethod(Manifest(), 1, 4, imageSize: (16, 16));
+        return TrainingJob.CreateMethod(Manifest(options), 1, 4, imageSize: (16, 16));
+    }
+
+    [Fact]
+    public void TheCheaperStepLearnsAboveChance()
+    {
+        var train = TestData.Bars(400, seed: 1);
+        var test = TestData.Bars(100, seed: 2);
+        var cheaper = new SanmOptions { MaskedViews = SanmMaskedViews.One, Reconstruction = SanmReconstructionPass.Mixed, DecoderWidthDivisor = 4 };
+        var labels = Manifest(cheaper).Noise.Create(train, trueLabelsKnown: true);
+        using var sanm = NewSanm(1, cheaper);
+        var result = new TrainingLoop(Quick with { Epochs = 2 }).Run(sanm, train, labels, test, cancellation: TestContext.Current.CancellationToken);
+        Assert.True(result.Epochs[^1].TestAccuracy > 0.5, $"test accuracy {result.Epochs[^1].TestAccuracy}");
     }
 
     [Fact]

@@ -63,6 +63,18 @@ public class ReconstructionDecoderTests
     }
 
     [Fact]
+    public void AWidthDivisorNarrowsTheHiddenLayersAndKeepsTheImageShape()
+    {
+        using var _ = NewDisposeScope();
+        using var official = new ReconstructionDecoder((192, 4, 4), (1, 28, 28));
+        using var narrow = new ReconstructionDecoder((192, 4, 4), (1, 28, 28), widthDivisor: 4);
+        Assert.Equal([96, 48, 1], official.Layers.Select(l => l.OutChannels));
+        Assert.Equal([48, 24, 1], narrow.Layers.Select(l => l.OutChannels));
+        Assert.Equal([3L, 1, 28, 28], narrow.forward(randn(3, 192, 4, 4)).shape);
+        Assert.Throws<ArgumentException>(() => new ReconstructionDecoder((192, 4, 4), (1, 28, 28), widthDivisor: 0));
+    }
+
+    [Fact]
     public void BFloat16DecoderMatchesFloat32AndKeepsFloat32Weights()
     {
         using var _ = NewDisposeScope();

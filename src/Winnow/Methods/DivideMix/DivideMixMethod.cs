@@ -172,15 +172,33 @@ public sealed class DivideMixMethod : ITrainingMethod
         return MixedLoss(net, inputs, targets, 2 * b, batch, context, null);
     }
 
-    /// <summary>Mixes the rows (the first <paramref name="labeledRows"/> labeled), forwards them and returns DivideMix's loss plus <paramref name="extra"/>.</summary>
-    private Tensor MixedLoss(Classifier net, Tensor inputs, Tensor targets, long labeledRows, TrainingBatch batch, EpochContext context, Tensor? extra)
+    /// <summary>
+    /// Mixes the rows (the first <paramref name="labeledRows"/> labeled), forwards them and returns DivideMix's loss plus
+    /// <paramref name="extra"/>; with <paramref name="originals"/> (the rows' originals and the indices of the
+    /// extension's rows), the forward also gives the feature maps and the extension's mixed-pass loss joins the total.
+    /// </summary>
+    private Tensor MixedLoss(Classifier net, Tensor inputs, Tensor targets, long labeledRows, TrainingBatch batch, EpochContext context, Tensor? extra,
+        (Tensor Rows, Tensor Added)? originals = null)
     {
         double lambda = BetaDistribution.Sample(options.Alpha!.Value, mixing);
-        var (mixedInputs, mixedTargets) = MixMatch.Mix(inputs, targets, lambda, randperm(inputs.shape[0]));
+        var permutation = randperm(inputs.shape[0]);
+        var (mixedInputs, mixedTargets) = MixMatch.Mix(inputs, targets, lambda, permutation);
         net.train();
         double ramp = MixMatch.RampUp(context.Epoch, batch.Step, batch.PhaseSteps, Warmup, options.RampUpEpochs);
-        var loss = MixMatch.Loss(net.forward(mixedInputs), mixedTargets, labeledRows, options.LambdaU!.Value * ramp);
-        return extra is null ? loss : loss.Plus(extra);
+        Tensor logits;
+        Tensor? passLoss = null;
+        if (originals is { } o)
+        {
+            var (mixedLogits, maps) = net.ForwardWithFeatureMap(mixedInputs);
+            logits = mixedLogits;
+            Tensor mixedOriginals;
+            using (no_grad()) mixedOriginals = MixMatch.MixRows(o.Rows, lambda, permutation);
+            passLoss = extension!.MixedPassLoss(batch.Phase, new MixedPass(maps, mixedOriginals, o.Added));
+        }
+        else logits = net.forward(mixedInputs);
+        var loss = MixMatch.Loss(logits, mixedTargets, labeledRows, options.LambdaU!.Value * ramp);
+        if (extra is not null) loss = loss.Plus(extra);
+        return passLoss is null ? loss : loss.Plus(passLoss);
     }
 
     /// <summary>
@@ -210,22 +228,35 @@ public sealed class DivideMixMethod : ITrainingMethod
         }
         var added = extension!.Extend(batch.Phase, net, views, extending);
         Tensor inputs, targets;
+        (Tensor, Tensor)? originals = null;
         long labeledRows;
         using (no_grad())
         {
             var rows = new List<Tensor> { x1, x2, added.LabeledInputs };
             var rowTargets = new List<Tensor> { views.LabeledTargets, views.LabeledTargets, added.LabeledTargets };
+            var rowOriginals = new List<Tensor> { x1, x2, added.LabeledOriginals ?? added.LabeledInputs };
+            var addedRows = new List<long>();
+            void Added(long start, long count) { for (long r = 0; r < count; r++) addedRows.Add(start + r); }
+            Added(x1.shape[0] + x2.shape[0], added.LabeledInputs.shape[0]);
             labeledRows = rows.Sum(t => t.shape[0]);
             if (batch.Companion is { } u)
             {
                 rows.AddRange([u.View(0), u.View(1)]);
+                rowOriginals.AddRange([u.View(0), u.View(1)]);
                 rowTargets.AddRange([views.UnlabeledTargets!, views.UnlabeledTargets!]);
-                if (added.UnlabeledInputs is { } addedU) { rows.Add(addedU); rowTargets.Add(added.UnlabeledTargets!); }
+                if (added.UnlabeledInputs is { } addedU)
+                {
+                    Added(rows.Sum(t => t.shape[0]), addedU.shape[0]);
+                    rows.Add(addedU);
+                    rowOriginals.Add(added.UnlabeledOriginals ?? addedU);
+                    rowTargets.Add(added.UnlabeledTargets!);
+                }
             }
             inputs = cat(rows);
             targets = cat(rowTargets);
+            if (added.WantsMixedPass) originals = (cat(rowOriginals), tensor(addedRows.ToArray()));
         }
-        return MixedLoss(net, inputs, targets, labeledRows, batch, context, added.Loss);
+        return MixedLoss(net, inputs, targets, labeledRows, batch, context, added.Loss, originals);
     }
 
     /// <inheritdoc/>

@@ -28,6 +28,24 @@ public static class SanmLosses
     }
 
     /// <summary>
+    /// The reconstruction loss of any set of masked rows: 2 × the mean squared error between the decoder's
+    /// reconstruction of <paramref name="maskedMaps"/> and <paramref name="targets"/>. The official loss sums the
+    /// means of the max- and the min-masked copies, so the rows count twice: with both copies of every image this
+    /// equals <see cref="Reconstruction(ReconstructionDecoder, Tensor, Tensor, Tensor)"/>, and one copy per image keeps
+    /// its scale.
+    /// </summary>
+    /// <param name="decoder">The decoder.</param>
+    /// <param name="maskedMaps">Feature maps (N, C_f, h, w) of the masked rows.</param>
+    /// <param name="targets">What each row should rebuild (N, C, H, W): its unmasked normalised image.</param>
+    /// <returns>A float32 scalar.</returns>
+    public static Tensor MaskedReconstruction(ReconstructionDecoder decoder, Tensor maskedMaps, Tensor targets)
+    {
+        using var scope = NewDisposeScope();
+        var target = targets.detach().to(ScalarType.Float32);
+        return F.mse_loss(decoder.forward(maskedMaps), target, nn.Reduction.Mean).Times(2).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// <see cref="Reconstruction(ReconstructionDecoder, Tensor, Tensor, Tensor)"/> with the maps computed here by one
     /// pass of <paramref name="network"/>'s encoder over both masked views (as the official code does, so batch-norm
     /// statistics in train mode see both).

@@ -24,9 +24,12 @@ public static class MixMatch
     /// </summary>
     public static (Tensor Inputs, Tensor Targets) Mix(Tensor inputs, Tensor targets, double lambda, Tensor permutation)
     {
-        double l = Math.Max(lambda, 1 - lambda);
-        return (inputs.Blend(inputs.index_select(0, permutation), l), targets.Blend(targets.index_select(0, permutation), l));
+        return (MixRows(inputs, lambda, permutation), MixRows(targets, lambda, permutation));
     }
+
+    /// <summary>The rows of <paramref name="rows"/> mixed as <see cref="Mix"/> mixes them: λ′·row_i + (1 − λ′)·row_perm(i), λ′ = max(λ, 1 − λ).</summary>
+    public static Tensor MixRows(Tensor rows, double lambda, Tensor permutation) =>
+        rows.Blend(rows.index_select(0, permutation), Math.Max(lambda, 1 - lambda));
 
     /// <summary>
     /// Co-refinement of labeled samples: w·onehot(y) + (1 − w)·mean of the network's softmax over two views, sharpened.
