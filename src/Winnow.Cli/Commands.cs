@@ -87,13 +87,13 @@ internal static class Commands
     private static string PrecisionName(Precision p) => PrecisionSelector.Name(p);
 
     /// <summary>Settles --precision for inference with <paramref name="model"/> on images of this shape (eval, predict, probe).</summary>
-    private static PrecisionChoice InferencePrecision(ParseResult r, Option<string> precision, string model, ImageDataset images, CancellationToken ct) =>
+    internal static PrecisionChoice InferencePrecision(ParseResult r, Option<string> precision, string model, ImageDataset images, CancellationToken ct) =>
         PrecisionSelector.Resolve(TrainingLoopOptions.ParsePrecision(r.GetValue(precision)),
             new ThroughputOptions(model, Evaluation.DefaultBatchSize, images.Channels, images.Width, Threads: Environment.ProcessorCount, Step: BenchmarkStep.Inference, Height: images.Height),
             cancellation: ct);
 
     /// <summary>Features of an encoder in eval mode, without gradients, computed in <paramref name="precision"/>, as float32.</summary>
-    private static Func<Tensor, Tensor> FeaturesOf(Models.Encoder net, Precision precision) => x =>
+    internal static Func<Tensor, Tensor> FeaturesOf(Models.Encoder net, Precision precision) => x =>
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();

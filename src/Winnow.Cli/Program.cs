@@ -7,6 +7,7 @@ root.Subcommands.Add(Commands.Train(MethodOptionSet.MethodIn(args, "train")));
 root.Subcommands.Add(Commands.Pretrain());
 root.Subcommands.Add(Commands.Probe());
 root.Subcommands.Add(Commands.Issues());
+root.Subcommands.Add(AnalyzeCommand.Create());
 root.Subcommands.Add(Commands.Noise());
 root.Subcommands.Add(Commands.Eval());
 root.Subcommands.Add(Commands.Predict());

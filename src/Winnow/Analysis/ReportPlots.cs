@@ -168,6 +168,41 @@ public static class ReportPlots
         return plot.GetImageBytes(780, 400, ImageFormat.Png);
     }
 
+    /// <summary>
+    /// One per-epoch measure of several runs overlaid against the epoch, one line per run, in [0, 1]; null when no run
+    /// measured it.
+    /// </summary>
+    /// <param name="runs">Each run's name and rows.</param>
+    /// <param name="value">The measure (NaN where a row has none).</param>
+    /// <param name="title">The plot's title, which names the measure.</param>
+    public static byte[]? RunComparison(IReadOnlyList<(string Name, IReadOnlyList<EpochMetrics> Rows)> runs, Func<EpochMetrics, double> value, string title)
+    {
+        var plot = NewPlot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int drawn = 0, first = int.MaxValue, last = int.MinValue;
+        for (int i = 0; i < runs.Count; i++)
+        {
+            var points = runs[i].Rows.Where(r => !double.IsNaN(value(r))).ToArray();
+            if (points.Length == 0) continue;
+            var scatter = plot.Add.Scatter(points.Select(r => (double)r.Epoch).ToArray(), points.Select(value).ToArray());
+            scatter.LegendText = runs[i].Name;
+            scatter.Color = palette.GetColor(i);
+            scatter.LineWidth = 2;
+            scatter.MarkerSize = points.Length <= 40 ? 5 : 0;
+            first = Math.Min(first, points[0].Epoch);
+            last = Math.Max(last, points[^1].Epoch);
+            drawn++;
+        }
+        if (drawn == 0) return null;
+        plot.Axes.SetLimits(first - 0.5, Math.Max(last, first + 1) + 0.5, 0, 1.02);
+        EpochTicks(plot, first, last);
+        plot.ShowLegend(Alignment.LowerRight);
+        plot.Title(title);
+        plot.XLabel("epoch");
+        plot.YLabel("fraction");
+        return plot.GetImageBytes(560, 380, ImageFormat.Png);
+    }
+
     /// <summary>The mean training loss against the epoch; null without rows.</summary>
     public static byte[]? TrainingLossCurve(IReadOnlyList<EpochMetrics> rows)
     {

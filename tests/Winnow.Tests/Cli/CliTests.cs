@@ -215,6 +215,25 @@ public class CliTests
         Assert.Contains("(fixed)", trainOut);
         Assert.Contains("\"encoderMode\": \"fixed\"", File.ReadAllText(Path.Combine(run, "options.json")));
 
+        // The analysis of the pre-trained encoder, the trained run and a random encoder: the spectra, the run's curves, the page.
+        string analysis = Path.Combine(TestData.TempDir(), "analysis");
+        var (analyzeCode, analyzeOut, analyzeErr) = Winnow("analyze", "--dataset", "folder", "--data", train, "--test-data", test, "--channels", "1",
+            "--noise", "symmetric", "--noise-rate", "0.5", "--encoder", encoder, "--run", run, "--random", "--samples", "0", "--precision", "fp32", "--out", analysis);
+        Assert.True(analyzeCode == 0, analyzeErr);
+        Assert.Equal(3, analyzeOut.Split('\n').Count(l => l.Contains("prominent singular value")));
+        foreach (var name in new[] { "ssl", "fixed", "random-compact-resnet" })
+            Assert.True(File.Exists(Path.Combine(analysis, "spectrum", name, "spectrum.json")), name);
+        var curves = File.ReadAllLines(Path.Combine(analysis, "memorisation.csv"));
+        Assert.Equal("run,epoch,test_acc,train_acc_true,train_acc_noisy,memorization,clean_auc", curves[0]);
+        Assert.Equal(["fixed,1", "fixed,2"], curves.Skip(1).Select(l => string.Join(",", l.Split(',').Take(2))));
+        string html = File.ReadAllText(Path.Combine(analysis, "report.html"));
+        Assert.Contains("id=\"spectrum\"", html);
+        Assert.Contains("id=\"memorisation\"", html);
+        Assert.True(html.Split("data:image/png;base64,").Length - 1 >= 4, "the spectrum's two plots and the curves");
+        var (noInputCode, _, noInputErr) = Winnow("analyze", "--out", analysis);
+        Assert.Equal(2, noInputCode);
+        Assert.Equal("winnow: error: give at least one --encoder, --run or --random", noInputErr.Trim());
+
         var (missingCode, _, missingErr) = Winnow("train", "--dataset", "folder", "--data", train, "--test-data", test, "--encoder", "/nonexistent.ckpt");
         Assert.Equal(2, missingCode);
         Assert.Equal("winnow: error: /nonexistent.ckpt: checkpoint not found", missingErr.Trim());

@@ -1,0 +1,143 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Winnow.Analysis;
+using Winnow.Data;
+using Winnow.Models;
+using Winnow.Training;
+using static TorchSharp.torch;
+
+namespace Winnow.Cli;
+
+/// <summary>'winnow analyze': why a result is what it is, for encoders and runs (spectrum and alignment, memorisation).</summary>
+internal static class AnalyzeCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("analyze", "Explain encoders and runs: the singular values of each encoder's features and their alignment with the clean and the noisy labels (Xue et al.), "
+            + "and the runs' memorisation curves overlaid; writes spectrum/<name>/ (spectrum.json, singular_values.csv, alignment.csv), memorisation.csv, analysis.json and report.html");
+        var encoders = new Option<string[]>("--encoder") { Description = "An encoder checkpoint (a 'winnow pretrain' or 'winnow train' run's last.ckpt); repeat for several", AllowMultipleArgumentsPerToken = true };
+        var runs = new Option<string[]>("--run") { Description = "A 'winnow train' run folder: its final encoder's spectrum and its per-epoch curves; repeat for several", AllowMultipleArgumentsPerToken = true };
+        var random = new Option<bool>("--random") { Description = "Also analyse a randomly initialised encoder of --model (seeded by --seed)" };
+        var model = new Option<string>("--model") { Description = "Architecture of the --random encoder", DefaultValueFactory = _ => ModelFactory.DefaultEncoder };
+        var samples = new Option<int>("--samples") { Description = "Training images in the spectrum: a seeded subset (0: all)", DefaultValueFactory = _ => 10_000 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the subset and of the random encoder", DefaultValueFactory = _ => 0 };
+        var outDir = new Option<string>("--out") { Description = "Folder for the files", Required = true };
+        var precision = TrainingLoopOptions.PrecisionOption("the encoders' inference");
+        var noisyLabels = new Option<string?>("--noisy-labels") { Description = "A noisy-label CSV written by 'winnow noise make' (index,noisy_label,true_label)" };
+        foreach (var o in new Option[] { encoders, runs, random, model, samples, seed, outDir, precision }) cmd.Options.Add(o);
+        var data = new DatasetOptions(cmd);
+        var noise = new NoiseOptions(cmd);
+        cmd.Options.Add(noisyLabels);
+        cmd.SetAction((r, ct) => CliErrors.Run(() =>
+        {
+            var encoderPaths = r.GetValue(encoders) ?? [];
+            var runPaths = r.GetValue(runs) ?? [];
+            bool withRandom = r.GetValue(random);
+            if (encoderPaths.Length == 0 && runPaths.Length == 0 && !withRandom)
+                throw new WinnowException("give at least one --encoder, --run or --random");
+            if (r.GetValue(samples) < 0) throw new WinnowException($"--samples must be 0 (all) or positive, got {r.GetValue(samples)}");
+            foreach (var runPath in runPaths)
+                if (!File.Exists(new RunFolder(runPath).LastCheckpoint))
+                    throw new DataFormatException(new RunFolder(runPath).LastCheckpoint, "missing; expected a 'winnow train' run folder");
+            string outPath = r.GetValue(outDir)!;
+            var spec = data.Read(r);
+            var train = spec.LoadTrain();
+            var labels = noise.Read(r, r.GetValue(noisyLabels)).Create(train, trueLabelsKnown: spec.LabelFile is null);
+            Console.WriteLine($"{train.Name}: {train.Count} training images; labels: {labels.Description}");
+            var options = new RepresentationSpectrumOptions
+            {
+                MaxSamples = r.GetValue(samples) == 0 ? null : r.GetValue(samples),
+                Seed = r.GetValue(seed),
+            };
+
+            // Every encoder to analyse: its name (unique), where it comes from, and how to build it.
+            var sources = new List<(string Name, string Source, Func<Models.Encoder> Build)>();
+            var taken = new HashSet<string>(StringComparer.Ordinal);
+            string Unique(string name)
+            {
+                string candidate = name;
+                for (int i = 2; !taken.Add(candidate); i++) candidate = string.Create(CultureInfo.InvariantCulture, $"{name}-{i}");
+                return candidate;
+            }
+            if (withRandom)
+            {
+                string m = r.GetValue(model)!;
+                sources.Add((Unique($"random {m}"), $"randomly initialised {m}, seed {r.GetValue(seed)}", () =>
+                {
+                    TrainingLoop.SeedForInitialisation(r.GetValue(seed));
+                    var e = ModelFactory.CreateEncoder(m, train.Channels);
+                    e.eval();
+                    return e;
+                }));
+            }
+            foreach (var path in encoderPaths)
+                sources.Add((Unique(NameOf(path)), Path.GetFullPath(path), () => EncoderCheckpoint.Load(path, train.Channels)));
+            foreach (var runPath in runPaths)
+            {
+                string checkpoint = new RunFolder(runPath).LastCheckpoint;
+                sources.Add((Unique(Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(runPath)))), Path.GetFullPath(checkpoint), () => EncoderCheckpoint.Load(checkpoint, train.Channels)));
+            }
+
+            var spectra = new List<(string Name, SpectrumResult Result)>();
+            foreach (var (name, source, build) in sources)
+            {
+                ct.ThrowIfCancellationRequested();
+                using var net = build();
+                var choice = Commands.InferencePrecision(r, precision, net.Architecture, train, ct);
+                using var features = Evaluation.FeatureMatrix(Commands.FeaturesOf(net, choice.Chosen), train, cancellation: ct);
+                var result = RepresentationSpectrum.Compute(features, labels, options, ct);
+                result.Write(Path.Combine(outPath, "spectrum", FolderName(name)));
+                spectra.Add((name, result));
+                Console.WriteLine($"{name}: {result.Summary}");
+            }
+
+            var curves = runPaths
+                .Select(p => (Name: Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))), File: new RunFolder(p).MetricsFile))
+                .Where(c => File.Exists(c.File))
+                .Select(c => (c.Name, (IReadOnlyList<EpochMetrics>)EpochMetrics.ReadCsv(c.File)))
+                .ToList();
+
+            Directory.CreateDirectory(outPath);
+            var report = new HtmlReport("Winnow analysis");
+            report.AddFact("dataset", $"{train.Name}: {train.Count} training images")
+                .AddFact("labels", labels.Description)
+                .AddFact("CPU", CpuInfo.Current.Description);
+            foreach (var (name, source, _) in sources) report.AddFact(name, source);
+            if (spectra.Count > 0) SpectrumSection.AddTo(report, spectra.ToArray());
+            if (curves.Any(c => c.Item2.Count > 0))
+            {
+                MemorisationSection.AddTo(report, curves);
+                MemorisationSection.WriteCsv(Path.Combine(outPath, MemorisationSection.CsvFile), curves);
+            }
+            var record = new
+            {
+                dataset = train.Name,
+                labels = labels.Description,
+                encoders = sources.Select(s => new { name = s.Name, source = s.Source }).ToArray(),
+                runs = runPaths.Select(Path.GetFullPath).ToArray(),
+                samples = r.GetValue(samples),
+                seed = r.GetValue(seed),
+                cpu = CpuInfo.Current.Description,
+            };
+            AtomicFile.WriteAllText(Path.Combine(outPath, "analysis.json"), JsonSerializer.Serialize(record, RunFolder.Json) + "\n");
+            string page = Path.Combine(outPath, "report.html");
+            report.Write(page);
+            Console.WriteLine($"Wrote {page}");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    /// <summary>A name for an encoder checkpoint: its run folder's name (runs/ssl/simclr/last.ckpt → simclr), else the file's.</summary>
+    private static string NameOf(string checkpointPath)
+    {
+        string full = Path.GetFullPath(checkpointPath);
+        string? folder = Path.GetFileName(Path.GetDirectoryName(full));
+        return string.IsNullOrEmpty(folder) ? Path.GetFileNameWithoutExtension(full) : folder;
+    }
+
+    /// <summary>A folder name for an encoder's files: letters, digits, '-', '_' and '.', the rest as '-'.</summary>
+    private static string FolderName(string name) =>
+        new(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '-').ToArray());
+}
