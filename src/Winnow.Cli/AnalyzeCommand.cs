@@ -4,6 +4,7 @@ using System.Text.Json;
 using Winnow.Analysis;
 using Winnow.Data;
 using Winnow.Models;
+using Winnow.Runs;
 using Winnow.Training;
 using static TorchSharp.torch;
 
@@ -25,7 +26,8 @@ internal static class AnalyzeCommand
         var outDir = new Option<string>("--out") { Description = "Folder for the files", Required = true };
         var precision = TrainingLoopOptions.PrecisionOption("the encoders' inference");
         var noisyLabels = new Option<string?>("--noisy-labels") { Description = "A noisy-label CSV written by 'winnow noise make' (index,noisy_label,true_label)" };
-        foreach (var o in new Option[] { encoders, runs, random, model, samples, seed, outDir, precision }) cmd.Options.Add(o);
+        var probeEpochs = new Option<int>("--probe-epochs") { Description = "Linear-probe epochs of the runs' encoders in the separability analysis (0: no probe)", DefaultValueFactory = _ => new LinearProbeOptions().Epochs };
+        foreach (var o in new Option[] { encoders, runs, random, model, samples, seed, outDir, precision, probeEpochs }) cmd.Options.Add(o);
         var data = new DatasetOptions(cmd);
         var noise = new NoiseOptions(cmd);
         cmd.Options.Add(noisyLabels);
@@ -76,7 +78,7 @@ internal static class AnalyzeCommand
             foreach (var runPath in runPaths)
             {
                 string checkpoint = new RunFolder(runPath).LastCheckpoint;
-                sources.Add((Unique(Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(runPath)))), Path.GetFullPath(checkpoint), () => EncoderCheckpoint.Load(checkpoint, train.Channels)));
+                sources.Add((Unique(RunName(runPath)), Path.GetFullPath(checkpoint), () => EncoderCheckpoint.Load(checkpoint, train.Channels)));
             }
 
             var spectra = new List<(string Name, SpectrumResult Result)>();
@@ -93,10 +95,17 @@ internal static class AnalyzeCommand
             }
 
             var curves = runPaths
-                .Select(p => (Name: Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(p))), File: new RunFolder(p).MetricsFile))
+                .Select(p => (Name: RunName(p), File: new RunFolder(p).MetricsFile))
                 .Where(c => File.Exists(c.File))
                 .Select(c => (c.Name, (IReadOnlyList<EpochMetrics>)EpochMetrics.ReadCsv(c.File)))
                 .ToList();
+
+            var separability = new List<(string Run, IReadOnlyList<StageSeparability> Stages)>();
+            foreach (var runPath in runPaths)
+            {
+                var stages = RunSeparability(runPath, r.GetValue(probeEpochs), r.GetValue(seed), images => Commands.InferencePrecision(r, precision, ModelOf(runPath), images, ct).Chosen, ct);
+                if (stages.Count > 0) separability.Add((RunName(runPath), stages));
+            }
 
             Directory.CreateDirectory(outPath);
             var report = new HtmlReport("Winnow analysis");
@@ -109,6 +118,11 @@ internal static class AnalyzeCommand
             {
                 MemorisationSection.AddTo(report, curves);
                 MemorisationSection.WriteCsv(Path.Combine(outPath, MemorisationSection.CsvFile), curves);
+            }
+            if (separability.Count > 0)
+            {
+                SeparabilitySection.AddTo(report, separability);
+                SeparabilitySection.WriteCsv(Path.Combine(outPath, SeparabilitySection.CsvFile), separability);
             }
             var record = new
             {
@@ -127,6 +141,59 @@ internal static class AnalyzeCommand
             return 0;
         }));
         return cmd;
+    }
+
+    private static string RunName(string runPath) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(runPath)));
+
+    private static string ModelOf(string runPath) => TrainingJob.ReadManifestBeside(new RunFolder(runPath).LastCheckpoint).Model;
+
+    /// <summary>
+    /// The run's separability at the end of its warm-up (when it kept warmup.ckpt) and at its end, on its own training
+    /// set and labels; empty when the true labels are unknown.
+    /// </summary>
+    private static List<StageSeparability> RunSeparability(string runPath, int probeEpochs, int seed, Func<ImageDataset, Precision> precisionFor, CancellationToken ct)
+    {
+        var folder = new RunFolder(runPath);
+        var stages = new List<StageSeparability>();
+        if (!File.Exists(folder.NoisyLabelsFile)) return stages;
+        var manifest = TrainingJob.ReadManifestBeside(folder.LastCheckpoint);
+        var train = manifest.Dataset.LoadTrain();
+        var test = manifest.Dataset.LoadTest(train);
+        var labels = NoisyLabelSet.Load(folder.NoisyLabelsFile, train.Count, train.ClassCount);
+        if (File.Exists(folder.ExcludedSamplesFile))
+        {
+            var kept = SampleExclusion.Kept(train.Count, SampleExclusion.Read(folder.ExcludedSamplesFile, train));
+            train = train.Subset(kept);
+            labels = labels.Subset(kept);
+        }
+        if (labels.True is null)
+        {
+            Console.WriteLine($"{RunName(runPath)}: the true labels are unknown; no separability");
+            return stages;
+        }
+        var precision = precisionFor(train);
+        foreach (var (checkpoint, stage) in new[] { (folder.WarmupCheckpoint, "end of warm-up"), (folder.LastCheckpoint, "end") })
+        {
+            if (!File.Exists(checkpoint)) continue;
+            ct.ThrowIfCancellationRequested();
+            int epochs;
+            using (var saved = Checkpoint.Load(checkpoint))
+                epochs = JsonSerializer.Deserialize<CheckpointState>(saved.MetadataJson, RunFolder.Json)?.CompletedEpochs ?? 0;
+            DatasetPredictions predictions;
+            var (_, method) = TrainingJob.LoadTrained(checkpoint, precision);
+            using (method) predictions = method.PredictTrainingSet(train, ct);
+            double? probe = null;
+            if (probeEpochs > 0)
+            {
+                using var encoder = EncoderCheckpoint.Load(checkpoint, train.Channels);
+                probe = LinearProbe.Run(Commands.FeaturesOf(encoder, precision), train, test, new LinearProbeOptions { Epochs = probeEpochs, Seed = seed }, cancellation: ct).LinearAccuracy;
+            }
+            var result = Separability.Measure(stage, epochs, predictions, labels, probe, seed);
+            stages.Add(result);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{RunName(runPath)}, {stage} (epoch {epochs}): mixture ROC-AUC {result.MixtureAuc:0.0000}{(probe is { } p ? $", linear probe {100 * p:F2}%" : "")}"));
+        }
+        return stages;
     }
 
     /// <summary>A name for an encoder checkpoint: its run folder's name (runs/ssl/simclr/last.ckpt → simclr), else the file's.</summary>

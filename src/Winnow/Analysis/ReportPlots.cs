@@ -72,7 +72,8 @@ public static class ReportPlots
     /// <param name="threshold">The flag threshold, if the detector has one.</param>
     /// <param name="title">The plot's title.</param>
     /// <param name="bins">The number of bins over [0, 1].</param>
-    public static byte[] QualityHistogram(IReadOnlyList<double> quality, IReadOnlyList<bool>? wrong, double? threshold, string title, int bins = 50)
+    /// <param name="xLabel">The horizontal axis's label (default: label quality).</param>
+    public static byte[] QualityHistogram(IReadOnlyList<double> quality, IReadOnlyList<bool>? wrong, double? threshold, string title, int bins = 50, string? xLabel = null)
     {
         if (wrong is not null && wrong.Count != quality.Count) throw new ArgumentException($"{wrong.Count} truths for {quality.Count} samples", nameof(wrong));
         var right = new double[bins];
@@ -125,7 +126,7 @@ public static class ReportPlots
         }
         plot.Axes.SetLimits(0, 1, 0, Math.Max(1, Height(top)) * 1.12);
         plot.Title(title);
-        plot.XLabel("label quality (low: the given label is probably wrong)");
+        plot.XLabel(xLabel ?? "label quality (low: the given label is probably wrong)");
         plot.YLabel(logarithmic ? "samples (logarithmic)" : "samples");
         return plot.GetImageBytes(760, 420, ImageFormat.Png);
     }

@@ -140,6 +140,13 @@ public interface ITrainingMethod : IDisposable
     /// </summary>
     bool PassesTrainingSetEachEpoch => false;
 
+    /// <summary>
+    /// The name of a checkpoint the loop keeps, beside last.ckpt, after <paramref name="completedEpochs"/> epochs (a
+    /// copy named <c>NAME.ckpt</c>): DivideMix keeps "warmup" at the end of its warm-up, for the analyses of what the
+    /// warm-up left behind; null keeps none.
+    /// </summary>
+    string? CheckpointToKeep(int completedEpochs) => null;
+
     /// <summary>Extra tensors the method must keep across a resume (targets, histories).</summary>
     IEnumerable<(string Name, Tensor Value)> ExtraState() => [];
 

@@ -34,6 +34,15 @@ public sealed class RunFolder
     /// <summary>metrics.csv.</summary>
     public string MetricsFile => System.IO.Path.Combine(Path, "metrics.csv");
 
+    /// <summary>A checkpoint the method asked the loop to keep (<see cref="ITrainingMethod.CheckpointToKeep"/>): NAME.ckpt.</summary>
+    public string KeptCheckpoint(string name) => System.IO.Path.Combine(Path, name + ".ckpt");
+
+    /// <summary>The name under which a method keeps its networks at the end of its warm-up (<see cref="WarmupCheckpoint"/>).</summary>
+    public const string WarmupCheckpointName = "warmup";
+
+    /// <summary>warmup.ckpt: the networks at the end of a method's warm-up, where the method keeps them.</summary>
+    public string WarmupCheckpoint => KeptCheckpoint(WarmupCheckpointName);
+
     /// <summary>noisy_labels.csv.</summary>
     public string NoisyLabelsFile => System.IO.Path.Combine(Path, "noisy_labels.csv");
 

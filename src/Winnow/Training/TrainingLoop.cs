@@ -169,6 +169,8 @@ public sealed class TrainingLoop
                 EpochMetrics.WriteCsv(output.MetricsFile, rows);
                 SaveCheckpoint(method, output.LastCheckpoint, epoch + 1);
                 if (isBest) AtomicFile.Write(output.BestCheckpoint, tmp => File.Copy(output.LastCheckpoint, tmp, overwrite: true));
+                if (method.CheckpointToKeep(epoch + 1) is { } kept)
+                    AtomicFile.Write(output.KeptCheckpoint(kept), tmp => File.Copy(output.LastCheckpoint, tmp, overwrite: true));
                 row = row with { Seconds = clock.Elapsed.TotalSeconds };
                 rows[^1] = row;
                 EpochMetrics.WriteCsv(output.MetricsFile, rows);

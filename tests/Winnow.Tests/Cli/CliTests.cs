@@ -226,7 +226,13 @@ public class CliTests
         var curves = File.ReadAllLines(Path.Combine(analysis, "memorisation.csv"));
         Assert.Equal("run,epoch,test_acc,train_acc_true,train_acc_noisy,memorization,clean_auc", curves[0]);
         Assert.Equal(["fixed,1", "fixed,2"], curves.Skip(1).Select(l => string.Join(",", l.Split(',').Take(2))));
+        // The run's separability at its end (cross-entropy keeps no warm-up checkpoint), with the probe of its encoder.
+        var separability = File.ReadAllLines(Path.Combine(analysis, "separability.csv"));
+        Assert.Equal(2, separability.Length);
+        Assert.StartsWith("fixed,end,2,", separability[1]);
+        Assert.Matches(@"fixed, end \(epoch 2\): mixture ROC-AUC \d\.\d{4}, linear probe \d+\.\d\d%", analyzeOut);
         string html = File.ReadAllText(Path.Combine(analysis, "report.html"));
+        Assert.Contains("id=\"separability\"", html);
         Assert.Contains("id=\"spectrum\"", html);
         Assert.Contains("id=\"memorisation\"", html);
         Assert.True(html.Split("data:image/png;base64,").Length - 1 >= 4, "the spectrum's two plots and the curves");

@@ -273,6 +273,9 @@ public class SanmTrainingTests
         // Four classes, half the labels wrong: chance is 25%.
         Assert.True(full.Epochs[^1].TestAccuracy > 0.6, $"test accuracy {full.Epochs[^1].TestAccuracy}");
         Assert.True(full.Epochs[^1].Extra["labeled_1"] > 0);
+        // The networks at the end of the one warm-up epoch are kept for the separability analysis.
+        using (var warm = Checkpoint.Load(whole.WarmupCheckpoint))
+            Assert.Contains("\"completedEpochs\":1", warm.MetadataJson.Replace(" ", ""), StringComparison.OrdinalIgnoreCase);
 
         // The same run, killed after its second epoch (the first with masking), resumed in a new method.
         var parts = new RunFolder(TestData.TempDir());

@@ -113,6 +113,9 @@ public sealed class DivideMixMethod : ITrainingMethod
     /// <summary>The ensemble's (summed logits) predictions, from the per-network passes the divisions share.</summary>
     public DatasetPredictions PredictTrainingSet(ImageDataset train, CancellationToken cancellation) => division.EnsemblePredictions(train, cancellation);
 
+    /// <summary>"warmup" after the last warm-up epoch: the networks the first division starts from.</summary>
+    public string? CheckpointToKeep(int completedEpochs) => completedEpochs == Warmup && Warmup > 0 ? RunFolder.WarmupCheckpointName : null;
+
     /// <summary>True: each epoch's division passes the whole set with both networks.</summary>
     public bool PassesTrainingSetEachEpoch => true;
 
