@@ -27,7 +27,8 @@ internal static class AnalyzeCommand
         var precision = TrainingLoopOptions.PrecisionOption("the encoders' inference");
         var noisyLabels = new Option<string?>("--noisy-labels") { Description = "A noisy-label CSV written by 'winnow noise make' (index,noisy_label,true_label)" };
         var probeEpochs = new Option<int>("--probe-epochs") { Description = "Linear-probe epochs of the runs' encoders in the separability analysis (0: no probe)", DefaultValueFactory = _ => new LinearProbeOptions().Epochs };
-        foreach (var o in new Option[] { encoders, runs, random, model, samples, seed, outDir, precision, probeEpochs }) cmd.Options.Add(o);
+        var mapSamples = new Option<int>("--map-samples") { Description = "Training images in each encoder's 2-D maps (PCA and t-SNE): a seeded subset, at most 5000 (0: no maps)", DefaultValueFactory = _ => 2000 };
+        foreach (var o in new Option[] { encoders, runs, random, model, samples, seed, outDir, precision, probeEpochs, mapSamples }) cmd.Options.Add(o);
         var data = new DatasetOptions(cmd);
         var noise = new NoiseOptions(cmd);
         cmd.Options.Add(noisyLabels);
@@ -39,6 +40,7 @@ internal static class AnalyzeCommand
             if (encoderPaths.Length == 0 && runPaths.Length == 0 && !withRandom)
                 throw new WinnowException("give at least one --encoder, --run or --random");
             if (r.GetValue(samples) < 0) throw new WinnowException($"--samples must be 0 (all) or positive, got {r.GetValue(samples)}");
+            if (r.GetValue(mapSamples) is < 0 or > 5000) throw new WinnowException($"--map-samples must be between 0 (no maps) and 5000, got {r.GetValue(mapSamples)}");
             foreach (var runPath in runPaths)
                 if (!File.Exists(new RunFolder(runPath).LastCheckpoint))
                     throw new DataFormatException(new RunFolder(runPath).LastCheckpoint, "missing; expected a 'winnow train' run folder");
@@ -82,6 +84,8 @@ internal static class AnalyzeCommand
             }
 
             var spectra = new List<(string Name, SpectrumResult Result)>();
+            var maps = new List<FeatureMapResult>();
+            int[]? mapped = r.GetValue(mapSamples) == 0 ? null : RepresentationSpectrum.SubsetIndices(train.Count, r.GetValue(mapSamples), r.GetValue(seed));
             foreach (var (name, source, build) in sources)
             {
                 ct.ThrowIfCancellationRequested();
@@ -92,6 +96,7 @@ internal static class AnalyzeCommand
                 result.Write(Path.Combine(outPath, "spectrum", FolderName(name)));
                 spectra.Add((name, result));
                 Console.WriteLine($"{name}: {result.Summary}");
+                if (mapped is not null) maps.Add(MapOf(name, features, mapped, labels, ct));
             }
 
             var curves = runPaths
@@ -114,6 +119,11 @@ internal static class AnalyzeCommand
                 .AddFact("CPU", CpuInfo.Current.Description);
             foreach (var (name, source, _) in sources) report.AddFact(name, source);
             if (spectra.Count > 0) SpectrumSection.AddTo(report, spectra.ToArray());
+            if (maps.Count > 0)
+            {
+                FeatureMapSection.AddTo(report, maps, train.ClassNames);
+                FeatureMapSection.WriteCsv(Path.Combine(outPath, "feature_map.csv"), maps);
+            }
             if (curves.Any(c => c.Item2.Count > 0))
             {
                 MemorisationSection.AddTo(report, curves);
@@ -141,6 +151,20 @@ internal static class AnalyzeCommand
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>The PCA and (from 31 samples on, perplexity 30) t-SNE maps of the <paramref name="rows"/> of <paramref name="features"/>.</summary>
+    private static FeatureMapResult MapOf(string name, Tensor features, int[] rows, NoisyLabelSet labels, CancellationToken ct)
+    {
+        using var scope = NewDisposeScope();
+        var chosen = features.index_select(0, tensor(rows.Select(i => (long)i).ToArray())).contiguous();
+        int n = rows.Length, p = (int)chosen.shape[1];
+        var values = chosen.data<float>().ToArray();
+        var pca = FeatureProjection.Pca(values, n, p);
+        var tsne = n > 30 ? FeatureProjection.TSne(values, n, p, cancellation: ct) : null;
+        var classes = rows.Select(i => (labels.True ?? labels.Noisy)[i]).ToArray();
+        var wrong = labels.True is null ? null : rows.Select(labels.IsMislabeled).ToArray();
+        return new FeatureMapResult(name, rows, pca, tsne, classes, wrong);
     }
 
     private static string RunName(string runPath) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(runPath)));

@@ -204,6 +204,44 @@ public static class ReportPlots
         return plot.GetImageBytes(560, 380, ImageFormat.Png);
     }
 
+    /// <summary>
+    /// A 2-D map of samples (<see cref="FeatureProjection"/>): one colour per class (<paramref name="classes"/>: the
+    /// true class where known), filled circles for samples whose given label is right and crosses for those whose
+    /// given label is wrong (<paramref name="wrong"/>, null when the truth is unknown).
+    /// </summary>
+    /// <param name="points">Row-major n × 2 coordinates.</param>
+    /// <param name="classes">Each sample's class (its colour).</param>
+    /// <param name="wrong">Whether each sample's given label is wrong; null: all drawn as circles.</param>
+    /// <param name="classNames">The class names, for the legend.</param>
+    /// <param name="title">The plot's title.</param>
+    public static byte[] FeatureMap(double[] points, int[] classes, bool[]? wrong, IReadOnlyList<string> classNames, string title)
+    {
+        if (points.Length != 2 * classes.Length) throw new ArgumentException($"{points.Length / 2} points for {classes.Length} classes", nameof(points));
+        if (wrong is not null && wrong.Length != classes.Length) throw new ArgumentException($"{wrong.Length} truths for {classes.Length} points", nameof(wrong));
+        var plot = NewPlot();
+        var palette = new ScottPlot.Palettes.Category10();
+        for (int c = 0; c < classNames.Count; c++)
+        {
+            foreach (bool isWrong in new[] { false, true })
+            {
+                var members = Enumerable.Range(0, classes.Length).Where(i => classes[i] == c && (wrong is not null && wrong[i]) == isWrong).ToArray();
+                if (members.Length == 0) continue;
+                var markers = plot.Add.Markers(members.Select(i => points[2 * i]).ToArray(), members.Select(i => points[2 * i + 1]).ToArray());
+                markers.Color = palette.GetColor(c).WithAlpha(isWrong ? 0.9 : 0.6);
+                markers.MarkerShape = isWrong ? MarkerShape.Cross : MarkerShape.FilledCircle;
+                markers.MarkerSize = isWrong ? 5 : 4;
+                if (!isWrong) markers.LegendText = classNames[c];
+            }
+        }
+        if (wrong is not null)
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = "× given label wrong", LineWidth = 0 });
+        plot.ShowLegend(Edge.Right);
+        plot.Title(title);
+        plot.Axes.Frameless(false);
+        plot.HideGrid();
+        return plot.GetImageBytes(560, 440, ImageFormat.Png);
+    }
+
     /// <summary>The mean training loss against the epoch; null without rows.</summary>
     public static byte[]? TrainingLossCurve(IReadOnlyList<EpochMetrics> rows)
     {

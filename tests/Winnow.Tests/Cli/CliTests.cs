@@ -231,7 +231,13 @@ public class CliTests
         Assert.Equal(2, separability.Length);
         Assert.StartsWith("fixed,end,2,", separability[1]);
         Assert.Matches(@"fixed, end \(epoch 2\): mixture ROC-AUC \d\.\d{4}, linear probe \d+\.\d\d%", analyzeOut);
+        // Each encoder's PCA and t-SNE map of every one of the 256 images (fewer than --map-samples).
+        var map = File.ReadAllLines(Path.Combine(analysis, "feature_map.csv"));
+        Assert.Equal("encoder,index,class,wrong,pca1,pca2,tsne1,tsne2", map[0]);
+        Assert.Equal(3 * 256, map.Length - 1);
+        Assert.All(map.Skip(1), line => Assert.Equal(8, line.Split(',').Count(f => f.Length > 0)));
         string html = File.ReadAllText(Path.Combine(analysis, "report.html"));
+        Assert.Contains("id=\"feature-map\"", html);
         Assert.Contains("id=\"separability\"", html);
         Assert.Contains("id=\"spectrum\"", html);
         Assert.Contains("id=\"memorisation\"", html);
