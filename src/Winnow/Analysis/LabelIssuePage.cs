@@ -129,7 +129,7 @@ public static class LabelIssuePage
             .Figure(ReportPlots.QualityHistogram(primary.Quality, wrong, threshold, $"Label quality ({primary.Detector})"),
                 threshold is null ? "Label quality histogram." : string.Create(ci, $"Label quality histogram; the dashed line marks the flag threshold {threshold:0.###}."));
 
-        var order = Enumerable.Range(0, n).OrderBy(i => primary.Quality[i]).ThenBy(i => i).Take(Math.Max(0, suspectCount)).ToArray();
+        var order = primary.MostSuspectFirst().Take(Math.Max(0, suspectCount)).ToArray();
         report.AddSection(SectionIds.Suspects, $"The {order.Length} most suspect samples")
             .Paragraph($"Ranked as in {LabelIssueReport.IssuesFile}, most suspect first; each captioned index: given label → suggested label."
                 + (truthKnown ? " A green frame marks a sample where the flag is right (flagged with a wrong label, or unflagged with a right one), a red frame one where it is wrong." : ""))

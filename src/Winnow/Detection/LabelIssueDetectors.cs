@@ -9,7 +9,21 @@ namespace Winnow.Detection;
 /// <param name="Suggested">The label the detector would give instead (the most probable class).</param>
 /// <param name="EstimatedNoiseRate">The detector's estimate of the share of wrong labels.</param>
 /// <param name="NoiseEstimate">The estimated transition matrix and per-class rates, where the detector makes them.</param>
-public sealed record DetectorResult(string Detector, double[] Quality, bool[] Flagged, int[] Suggested, double EstimatedNoiseRate, NoiseSummary? NoiseEstimate);
+/// <param name="TieBreak">
+/// Where the quality ties (the loss mixture's clean probability underflows to 0 for thousands of samples), which of the
+/// tied samples is more suspect: lower first. The loss mixture gives the predicted probability of the given label, so
+/// that the larger loss comes first; null ranks ties by index.
+/// </param>
+public sealed record DetectorResult(string Detector, double[] Quality, bool[] Flagged, int[] Suggested, double EstimatedNoiseRate, NoiseSummary? NoiseEstimate,
+    double[]? TieBreak = null)
+{
+    /// <summary>Every sample, most suspect first: by quality, then <see cref="TieBreak"/>, then index.</summary>
+    public int[] MostSuspectFirst()
+    {
+        var tie = TieBreak;
+        return Enumerable.Range(0, Quality.Length).OrderBy(i => Quality[i]).ThenBy(i => tie is null ? 0 : tie[i]).ThenBy(i => i).ToArray();
+    }
+}
 
 /// <summary>How a detector's verdict compares with the true labels.</summary>
 /// <param name="Detector">The detector's name.</param>
@@ -54,7 +68,9 @@ public static class LabelIssueDetectors
     {
         var losses = CleanProbability.CrossEntropyLosses(labels, probabilities, classCount);
         var (clean, cleanWeight) = CleanProbability.MixtureOfLosses(losses, new GaussianMixtureOptions { Seed = seed });
-        return new DetectorResult("loss-mixture", clean, clean.Select(p => p < LossMixtureFlagThreshold).ToArray(), Suggest(probabilities, classCount), 1 - cleanWeight, null);
+        var givenProbability = losses.Select(l => Math.Exp(-l)).ToArray();
+        return new DetectorResult("loss-mixture", clean, clean.Select(p => p < LossMixtureFlagThreshold).ToArray(), Suggest(probabilities, classCount), 1 - cleanWeight, null,
+            givenProbability);
     }
 
     /// <summary>Measures <paramref name="result"/> against <paramref name="wrong"/>, which says of each sample whether its label is wrong.</summary>

@@ -86,7 +86,7 @@ public static class LabelIssueReport
         Directory.CreateDirectory(folder);
         var ci = CultureInfo.InvariantCulture;
         var primary = findings.Primary;
-        var order = Enumerable.Range(0, labels.Count).OrderBy(i => primary.Quality[i]).ThenBy(i => i);
+        var order = primary.MostSuspectFirst();
         var sb = new StringBuilder("index,");
         if (itemPaths is not null) sb.Append("path,");
         sb.Append("given_label,predicted_label,label_quality,clean_probability,is_label_issue");

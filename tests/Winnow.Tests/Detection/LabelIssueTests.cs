@@ -48,6 +48,19 @@ public class LabelIssueTests
     }
 
     [Fact]
+    public void TiedQualitiesRankTheLargerLossFirst()
+    {
+        // Samples 1 and 3 tie at quality 0; sample 3's given label has the lower predicted probability, so it comes first.
+        var result = new DetectorResult("loss-mixture", [0.9, 0, 0.5, 0], [false, true, false, true], [0, 0, 0, 0], 0.5, null, [0.8, 0.3, 0.6, 0.01]);
+        Assert.Equal([3, 1, 2, 0], result.MostSuspectFirst());
+        Assert.Equal([1, 3, 2, 0], (result with { TieBreak = null }).MostSuspectFirst());
+        // The loss mixture's tie-break is the predicted probability of the given label.
+        var mixture = LabelIssueDetectors.LossMixture([0, 1], [0.7f, 0.3f, 0.6f, 0.4f], 2);
+        Assert.Equal(0.7, mixture.TieBreak![0], 6);
+        Assert.Equal(0.4, mixture.TieBreak![1], 6);
+    }
+
+    [Fact]
     public void TheIssueFileRanksTheMostSuspectFirstWithCleanlabsColumns()
     {
         var labels = new NoisyLabelSet([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, 2], 3, "test labels");
