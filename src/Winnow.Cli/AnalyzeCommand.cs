@@ -28,7 +28,8 @@ internal static class AnalyzeCommand
         var noisyLabels = new Option<string?>("--noisy-labels") { Description = "A noisy-label CSV written by 'winnow noise make' (index,noisy_label,true_label)" };
         var probeEpochs = new Option<int>("--probe-epochs") { Description = "Linear-probe epochs of the runs' encoders in the separability analysis (0: no probe)", DefaultValueFactory = _ => new LinearProbeOptions().Epochs };
         var mapSamples = new Option<int>("--map-samples") { Description = "Training images in each encoder's 2-D maps (PCA and t-SNE): a seeded subset, at most 5000 (0: no maps)", DefaultValueFactory = _ => 2000 };
-        foreach (var o in new Option[] { encoders, runs, random, model, samples, seed, outDir, precision, probeEpochs, mapSamples }) cmd.Options.Add(o);
+        var jacobianSamples = new Option<int>("--jacobian-samples") { Description = "Images in the Jacobian spectrum of each encoder with a new linear head, at initialisation (Xue et al.'s Table 4 uses 1000; minutes and gigabytes; 0: none)", DefaultValueFactory = _ => 0 };
+        foreach (var o in new Option[] { encoders, runs, random, model, samples, seed, outDir, precision, probeEpochs, mapSamples, jacobianSamples }) cmd.Options.Add(o);
         var data = new DatasetOptions(cmd);
         var noise = new NoiseOptions(cmd);
         cmd.Options.Add(noisyLabels);
@@ -97,6 +98,16 @@ internal static class AnalyzeCommand
                 spectra.Add((name, result));
                 Console.WriteLine($"{name}: {result.Summary}");
                 if (mapped is not null) maps.Add(MapOf(name, features, mapped, labels, ct));
+                if (r.GetValue(jacobianSamples) > 0)
+                {
+                    // A new linear head on the encoder, seeded, as at the start of training: J(W₀).
+                    TrainingLoop.SeedForInitialisation(r.GetValue(seed));
+                    using var classifier = new Classifier(build(), train.ClassCount);
+                    var jacobian = JacobianSpectrum.Compute(classifier, train, labels.Noisy,
+                        new JacobianSpectrumOptions { Samples = r.GetValue(jacobianSamples), Seed = r.GetValue(seed) }, cancellation: ct);
+                    jacobian.Write(Path.Combine(outPath, "spectrum", FolderName(name)));
+                    Console.WriteLine($"{name}: {jacobian.Summary}");
+                }
             }
 
             var curves = runPaths

@@ -218,11 +218,15 @@ public class CliTests
         // The analysis of the pre-trained encoder, the trained run and a random encoder: the spectra, the run's curves, the page.
         string analysis = Path.Combine(TestData.TempDir(), "analysis");
         var (analyzeCode, analyzeOut, analyzeErr) = Winnow("analyze", "--dataset", "folder", "--data", train, "--test-data", test, "--channels", "1",
-            "--noise", "symmetric", "--noise-rate", "0.5", "--encoder", encoder, "--run", run, "--random", "--samples", "0", "--precision", "fp32", "--out", analysis);
+            "--noise", "symmetric", "--noise-rate", "0.5", "--encoder", encoder, "--run", run, "--random", "--samples", "0", "--precision", "fp32", "--jacobian-samples", "3", "--out", analysis);
         Assert.True(analyzeCode == 0, analyzeErr);
         Assert.Equal(3, analyzeOut.Split('\n').Count(l => l.Contains("prominent singular value")));
         foreach (var name in new[] { "ssl", "fixed", "random-compact-resnet" })
+        {
             Assert.True(File.Exists(Path.Combine(analysis, "spectrum", name, "spectrum.json")), name);
+            Assert.True(File.Exists(Path.Combine(analysis, "spectrum", name, "jacobian.json")), name);
+        }
+        Assert.Equal(3, analyzeOut.Split('\n').Count(l => l.Contains("Jacobian of 3 images")));
         var curves = File.ReadAllLines(Path.Combine(analysis, "memorisation.csv"));
         Assert.Equal("run,epoch,test_acc,train_acc_true,train_acc_noisy,memorization,clean_auc", curves[0]);
         Assert.Equal(["fixed,1", "fixed,2"], curves.Skip(1).Select(l => string.Join(",", l.Split(',').Take(2))));
