@@ -198,7 +198,7 @@ public sealed class SanmDefinition : MethodDefinition<SanmOptions>
                 Number("--mask-ratio-max", $"Upper end of the mask ratio's uniform part [default: {d.Masking.MaximumRatio}]", (o, v) => o with { Masking = o.Masking with { MaximumRatio = v } }),
                 Choice("--masked-views", $"Masked views per sample in the mix: both (the official step) or one (max or min, drawn) [default: {Lower(d.MaskedViews)}]",
                     ["both", "one"], (o, v) => o with { MaskedViews = v == "one" ? SanmMaskedViews.One : SanmMaskedViews.Both }),
-                Choice("--reconstruction", $"Feature maps the reconstruction decodes: separate (an encoder pass of its own, the official step) or mixed (from the mixed pass) [default: {Lower(d.Reconstruction)}]",
+                Choice("--reconstruction", $"Feature maps the reconstruction decodes: separate (an encoder pass of its own, the official step) or mixed (from the mixed pass; experimental: intermittent NaN, docs/methods.md) [default: {Lower(d.Reconstruction)}]",
                     ["separate", "mixed"], (o, v) => o with { Reconstruction = v == "mixed" ? SanmReconstructionPass.Mixed : SanmReconstructionPass.Separate }),
                 Integer("--decoder-width-divisor", $"Decoder hidden widths C_f/d and C_f/(2d); 2 is the official decoder [default: {d.DecoderWidthDivisor}]",
                     (o, v) => o with { DecoderWidthDivisor = v }),
