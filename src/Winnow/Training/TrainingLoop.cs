@@ -117,7 +117,7 @@ public sealed class TrainingLoop
                     var batch = ToDevice(hb) with { Phase = plan.Phase, Step = phaseStep, PhaseSteps = phaseSteps, Companion = companionBatch };
                     double loss = method.TrainStep(batch, context);
                     if (!double.IsFinite(loss))
-                        throw new WinnowException($"the training loss became {loss} at epoch {epoch + 1}, step {steps + 1}; lower the learning rate");
+                        throw new WinnowException($"the training loss became {loss} at epoch {epoch + 1}, step {steps + 1}; lower the learning rate{KernelHint}");
                     lossSum += loss;
                     steps++;
                     phaseStep++;
@@ -196,6 +196,16 @@ public sealed class TrainingLoop
         Array.Sort(subset);
         return subset;
     }
+
+    /// <summary>
+    /// On a CPU with AVX-512, oneDNN's kernels in libtorch 2.10 can turn a step's values into NaN now and then (a read
+    /// past a buffer's end, docs/methods.md); capping them at AVX2 cures it. The hint for an error message about
+    /// non-finite values, starting with ", or"; empty where it does not apply.
+    /// </summary>
+    public static string KernelHint =>
+        System.Runtime.Intrinsics.X86.Avx512F.IsSupported && Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") is null
+            ? ", or, on this AVX-512 CPU, rerun with ONEDNN_MAX_CPU_ISA=AVX2 in the environment (libtorch's kernels; docs/methods.md)"
+            : "";
 
     private static TrainingBatch ToDevice(HostBatch hb) =>
         new(hb.MovePixelsToTensor(), hb.Views, tensor(hb.Labels), hb.Indices);

@@ -166,15 +166,40 @@ public class TrainingLoopTests
         Assert.Equal(result.Epochs.Take(Math.Min(10, 3)).Average(e => e.TestAccuracy), result.Summary.Last, 12);
     }
 
+    /// <summary>Four-class bar images for training and test, the training labels with symmetric noise (seed 5).</summary>
+    private static (ImageDataset Train, ImageDataset Test, NoisyLabelSet Labels) BarsWithNoise(int trainCount, int testCount, double rate)
+    {
+        var train = TestData.Bars(trainCount, seed: 1);
+        return (train, TestData.Bars(testCount, seed: 2), NoisyLabelSet.Create(train, new SymmetricNoise(rate), 5));
+    }
+
+    /// <summary>A cross-entropy method on a new default classifier, initialised with the options' seed.</summary>
+    private static CrossEntropyMethod NewCrossEntropy(TrainingOptions options)
+    {
+        TrainingLoop.SeedForInitialisation(options.Seed);
+        return new CrossEntropyMethod(ModelFactory.CreateClassifier(ModelFactory.DefaultEncoder, 1, 4), options);
+    }
+
+    [Fact]
+    public void ADivergingRunStopsWithAOneLineErrorNamingTheStep()
+    {
+        var (train, test, labels) = BarsWithNoise(256, 64, 0.2);
+        var options = Quick with { Epochs = 1, LearningRate = 1e37 };
+        using var method = NewCrossEntropy(options);
+        var e = Assert.Throws<WinnowException>(() => new TrainingLoop(options).Run(method, train, labels, test, cancellation: TestContext.Current.CancellationToken));
+        Assert.Matches(@"^the training loss became (NaN|-?∞|-?Infinity) at epoch 1, step \d+; lower the learning rate", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        // On an AVX-512 CPU the message also names the kernel cap (docs/methods.md), unless the user has set one.
+        bool hint = System.Runtime.Intrinsics.X86.Avx512F.IsSupported && Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") is null;
+        Assert.Equal(hint, e.Message.Contains("ONEDNN_MAX_CPU_ISA=AVX2", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void APartialTrainingSetEvaluationReportsTheFiguresOfItsSeededSubset()
     {
-        var train = TestData.Bars(800, seed: 1);
-        var test = TestData.Bars(100, seed: 2);
-        var labels = NoisyLabelSet.Create(train, new SymmetricNoise(0.4), 5);
+        var (train, test, labels) = BarsWithNoise(800, 100, 0.4);
         var options = Quick with { Epochs = 1, TrainingSetEvaluationSamples = 300 };
-        TrainingLoop.SeedForInitialisation(options.Seed);
-        using var method = new CrossEntropyMethod(ModelFactory.CreateClassifier(ModelFactory.DefaultEncoder, 1, 4), options);
+        using var method = NewCrossEntropy(options);
         var result = new TrainingLoop(options).Run(method, train, labels, test, cancellation: TestContext.Current.CancellationToken);
 
         var subset = TrainingLoop.TrainingSetEvaluationSubset(train.Count, options, method)!;

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# SANM beside DivideMix on the same labels, encoder, schedule and settings: the README's 80% recipe (30 epochs, the
+# rate stepped down after 18, C2D's sequential co-divide), both from the SimCLR encoder. The two run at the same time
+# with one thread each, so that both see the same machine; their seconds per epoch compare as a ratio.
+#   scripts/sanm-vs-dividemix.sh ENCODER OUT [SUBSET] [-- extra options for both]
+# SUBSET (default 0: all 60,000) keeps the first SUBSET training images (the noise is still made on all 60,000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+encoder=${1:?usage: scripts/sanm-vs-dividemix.sh ENCODER OUT [SUBSET] [-- options]}; out=${2:?OUT}; shift 2
+subset=0; if [[ $# -gt 0 && "$1" != "--" ]]; then subset=$1; shift; fi
+[[ "${1:-}" == "--" ]] && shift
+W=${WINNOW:-dotnet artifacts/winnow/Winnow.Cli.dll}
+mkdir -p "$out"
+common=(--encoder "$encoder" --noise symmetric --noise-rate 0.8 --epochs 30 --ramp-epochs 5 --co-divide sequential
+        --gmm-iterations 200 --schedule multistep --milestones 18 --precision bf16 --threads 1)
+if [[ "$subset" -gt 0 ]]; then
+  { echo index; seq "$subset" 59999; } > "$out/exclude.csv"
+  common+=(--exclude "$out/exclude.csv")
+fi
+run() { # name, method, then options
+  local dir="$out/$1" method=$2; shift 2
+  if [[ -f "$dir/summary.json" ]]; then return; fi
+  if [[ -f "$dir/options.json" ]]; then $W train --resume "$dir"; else $W train --method "$method" "${common[@]}" "$@" --out "$dir"; fi
+}
+run dividemix dividemix "$@" > "$out/dividemix.log" 2>&1 &
+run sanm sanm "$@" > "$out/sanm.log" 2>&1 &
+wait
+python3 scripts/summarize-runs.py "$out/dividemix" "$out/sanm"
