@@ -4,6 +4,7 @@
 # README's recipes), their encoders' spectra beside the random and the SimCLR encoder, their memorisation curves
 # overlaid. A run already finished is kept; one left half-way is resumed.
 # Usage: scripts/analysis-runs.sh ENCODER [OUTDIR]   (ENCODER: a 'winnow pretrain' run's last.ckpt)
+# OPTIONS (environment): more options for every command, e.g. OPTIONS="--threads 1"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 encoder=${1:?usage: scripts/analysis-runs.sh ENCODER [OUTDIR]}
@@ -11,10 +12,11 @@ out=${2:-runs/issue23}
 W=${WINNOW:-dotnet artifacts/winnow/Winnow.Cli.dll}
 mkdir -p "$out"
 noise=(--noise symmetric --noise-rate 0.8)
+read -r -a extra <<< "${OPTIONS:-}"
 run() { # name, then 'winnow train' options
   local dir="$out/$1"; shift
   if [ -f "$dir/summary.json" ]; then return; fi
-  if [ -f "$dir/options.json" ]; then $W train --resume "$dir"; else $W train --out "$dir" "$@"; fi
+  if [ -f "$dir/options.json" ]; then $W train --resume "$dir"; else $W train --out "$dir" "$@" "${extra[@]}"; fi
 }
 run ce-80       "${noise[@]}"
 run finetune-80 "${noise[@]}" --encoder "$encoder"
