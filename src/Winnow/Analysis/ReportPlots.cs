@@ -197,11 +197,11 @@ public static class ReportPlots
         if (drawn == 0) return null;
         plot.Axes.SetLimits(first - 0.5, Math.Max(last, first + 1) + 0.5, 0, 1.02);
         EpochTicks(plot, first, last);
-        plot.ShowLegend(Alignment.LowerRight);
+        plot.ShowLegend(Edge.Right);
         plot.Title(title);
         plot.XLabel("epoch");
         plot.YLabel("fraction");
-        return plot.GetImageBytes(560, 380, ImageFormat.Png);
+        return plot.GetImageBytes(720, 380, ImageFormat.Png);
     }
 
     /// <summary>
@@ -304,11 +304,11 @@ public static class ReportPlots
         plot.Axes.Left.SetTicks(decades.Where(d => (d - bottom) % step == 0 || d == 0).Select(d => (double)d).ToArray(),
             decades.Where(d => (d - bottom) % step == 0 || d == 0).Select(d => d >= -2 ? Math.Pow(10, d).ToString("0.##", CultureInfo.InvariantCulture) : $"1e{d}").ToArray());
         plot.Axes.SetLimits(0.5, Math.Max(shown, 2) + 0.5, bottom - 0.1, 0.15);
-        plot.ShowLegend(Alignment.UpperRight);
+        plot.ShowLegend(Edge.Right);
         plot.Title("Singular values of the features");
         plot.XLabel("index i");
         plot.YLabel("s_i / s_1 (logarithmic)");
-        return plot.GetImageBytes(620, 420, ImageFormat.Png);
+        return plot.GetImageBytes(820, 420, ImageFormat.Png);
     }
 
     /// <summary>
@@ -353,11 +353,11 @@ public static class ReportPlots
             bound.LabelOppositeAxis = true;
         }
         plot.Axes.SetLimits(0, shown, 0, 1.02);
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.ShowLegend(Edge.Right);
         plot.Title("Alignment of the top k singular vectors with the labels");
         plot.XLabel("k");
         plot.YLabel("||U_k U_k^T Y||^2 / n");
-        return plot.GetImageBytes(620, 420, ImageFormat.Png);
+        return plot.GetImageBytes(820, 420, ImageFormat.Png);
     }
 
     private static int SpectrumClassCount(IReadOnlyList<(string Name, SpectrumResult Result)> encoders)
