@@ -126,6 +126,10 @@ public sealed class TrainingLoop
                 }
             }
             double trainSeconds = clock.Elapsed.TotalSeconds;
+            // Weights can turn non-finite through a step whose loss was still finite: stop here, for every method,
+            // before the evaluation's mixtures or the next division read NaN losses.
+            if (NonFiniteNetwork(method) is { } broken)
+                throw new WinnowException($"the weights of {broken} are no longer finite after epoch {epoch + 1}; lower the learning rate{KernelHint}");
 
             var row = new EpochMetrics
             {
@@ -202,10 +206,20 @@ public sealed class TrainingLoop
     /// past a buffer's end, docs/methods.md); capping them at AVX2 cures it. The hint for an error message about
     /// non-finite values, starting with ", or"; empty where it does not apply.
     /// </summary>
-    public static string KernelHint =>
+    private static string KernelHint =>
         System.Runtime.Intrinsics.X86.Avx512F.IsSupported && Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") is null
             ? ", or, on this AVX-512 CPU, rerun with ONEDNN_MAX_CPU_ISA=AVX2 in the environment (libtorch's kernels; docs/methods.md)"
             : "";
+
+    /// <summary>The name of the first of the method's networks with a NaN or infinite parameter; null when all are finite.</summary>
+    private static string? NonFiniteNetwork(ITrainingMethod method)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        foreach (var (name, net) in method.Networks)
+            if (net.parameters().Any(p => !p.isfinite().all().item<bool>())) return name;
+        return null;
+    }
 
     private static TrainingBatch ToDevice(HostBatch hb) =>
         new(hb.MovePixelsToTensor(), hb.Views, tensor(hb.Labels), hb.Indices);

@@ -195,6 +195,23 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public void WeightsThatTurnNonFiniteWithAFiniteLossStopTheRunAtTheEpochsEnd()
+    {
+        var (train, test, labels) = BarsWithNoise(256, 64, 0.2);
+        var options = Quick with { Epochs = 2 };
+        using var method = NewCrossEntropy(options);
+        // After the first epoch's last step (its loss already reported finite), one weight becomes −∞.
+        var poison = new SynchronousProgress(p =>
+        {
+            if (p.Epoch == 1 && p.Finished is null && p.Step == p.TotalSteps)
+                using (no_grad()) method.Networks[0].Network.parameters().First().view(-1)[0].fill_(LongLivedScalars.NegativeInfinity);
+        });
+        var e = Assert.Throws<WinnowException>(() => new TrainingLoop(options).Run(method, train, labels, test, progress: poison, cancellation: TestContext.Current.CancellationToken));
+        Assert.StartsWith($"the weights of {method.Networks[0].Name} are no longer finite after epoch 1; lower the learning rate", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
     public void APartialTrainingSetEvaluationReportsTheFiguresOfItsSeededSubset()
     {
         var (train, test, labels) = BarsWithNoise(800, 100, 0.4);

@@ -150,10 +150,6 @@ public sealed class CoDivision
     {
         var settings = Settings!;
         var losses = Predictions(which, context.Train, context.Cancellation).Losses(context.Labels.Noisy);
-        int bad = Array.FindIndex(losses, l => !double.IsFinite(l));
-        if (bad >= 0)
-            throw new WinnowException($"network {which + 1}'s loss on training sample {bad} is {losses[bad]} at epoch {context.Epoch + 1}: its weights are no longer finite; "
-                + "lower the learning rate" + TrainingLoop.KernelHint);
         var normalised = Detection.CleanProbability.MinMaxNormalise(losses);
         history[which].Add(normalised);
         while (history[which].Count > settings.LossHistory) history[which].RemoveAt(0);
