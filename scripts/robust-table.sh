@@ -10,16 +10,11 @@ cd "$(dirname "$0")/.."
 out=${1:-runs/robust-table}
 encoder=${2:-runs/ssl-table/simclr/last.ckpt}
 encoder40=${3:-runs/ssl-table/simclr-e40/last.ckpt}
-W="dotnet artifacts/winnow/Winnow.Cli.dll"
+source scripts/run-folder.sh
 [ -f "$encoder" ] || { echo "no encoder at $encoder: run scripts/ssl-table.sh (or winnow pretrain) first" >&2; exit 2; }
 dotnet publish src/Winnow.Cli -c Release -o artifacts/winnow --nologo -v quiet -clp:ErrorsOnly
 mkdir -p "$out"
-run() { # name, then 'winnow train' options
-  local dir="$out/$1"; shift
-  if [ -n "${ROWS:-}" ] && [[ " $ROWS " != *" $(basename "$dir") "* ]]; then return; fi
-  if [ -f "$dir/summary.json" ]; then return; fi
-  if [ -f "$dir/options.json" ]; then $W train --resume "$dir"; else $W train --out "$dir" "$@"; fi
-}
+run() { local name=$1; shift; train_once "$out/$name" "$@"; } # name, then 'winnow train' options
 sym() { echo --noise symmetric --noise-rate "$1"; }
 # A DivideMix epoch costs about 3 cross-entropy epochs per labeled fraction of the data on 2 cores (two networks,
 # MixMatch on the labeled split, six guessing passes): ~3 minutes at 80% noise, ~5 at 50%. Schedules are short: 5 warm-up epochs from the encoder (C2D), 10 from scratch, and a 5-epoch lambda_u ramp

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# SANM beside DivideMix on the same labels, encoder, schedule and settings: the README's 80% recipe (30 epochs, the
-# rate stepped down after 18, C2D's sequential co-divide), both from the SimCLR encoder. The two run at the same time
-# with one thread each, so that both see the same machine; their seconds per epoch compare as a ratio.
+# SANM beside DivideMix on the same labels, encoder, schedule and settings, both from the SimCLR encoder. The two run
+# at the same time with one thread each, so that both see the same machine; their seconds per epoch compare as a ratio.
 #   scripts/sanm-vs-dividemix.sh ENCODER OUT [SUBSET] [-- extra options for both]
 # SUBSET (default 0: all 60,000) keeps the first SUBSET training images (the noise is still made on all 60,000).
+# RECIPE (environment): 80 (default; the README's 80% recipe: 30 epochs, the rate stepped down after 18, C2D's
+# sequential co-divide) or 90 (DivideMix's 90% recipe: 25 epochs, cosine, α 0.01, τ 0.9, held labeled size, λ_u 0).
+# PRECISION (environment): auto (default), fp32 or bf16.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 encoder=${1:?usage: scripts/sanm-vs-dividemix.sh ENCODER OUT [SUBSET] [-- options]}; out=${2:?OUT}; shift 2
@@ -11,8 +13,12 @@ subset=0; if [[ $# -gt 0 && "$1" != "--" ]]; then subset=$1; shift; fi
 [[ "${1:-}" == "--" ]] && shift
 W=${WINNOW:-dotnet artifacts/winnow/Winnow.Cli.dll}
 mkdir -p "$out"
-common=(--encoder "$encoder" --noise symmetric --noise-rate 0.8 --epochs 30 --ramp-epochs 5 --co-divide sequential
-        --gmm-iterations 200 --schedule multistep --milestones 18 --precision bf16 --threads 1)
+common=(--encoder "$encoder" --co-divide sequential --gmm-iterations 200 --ramp-epochs 5 --precision "${PRECISION:-auto}" --threads 1)
+case "${RECIPE:-80}" in
+  80) common+=(--noise symmetric --noise-rate 0.8 --epochs 30 --schedule multistep --milestones 18) ;;
+  90) common+=(--noise symmetric --noise-rate 0.9 --epochs 25 --mix-alpha 0.01 --p-threshold 0.9 --hold-labeled-size --lambda-u 0) ;;
+  *) echo "RECIPE must be 80 or 90" >&2; exit 2 ;;
+esac
 if [[ "$subset" -gt 0 ]]; then
   { echo index; seq "$subset" 59999; } > "$out/exclude.csv"
   common+=(--exclude "$out/exclude.csv")

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-runs/ssl-table}; shift || true
-W="dotnet artifacts/winnow/Winnow.Cli.dll"
+source scripts/run-folder.sh
 dotnet publish src/Winnow.Cli -c Release -o artifacts/winnow --nologo -v quiet -clp:ErrorsOnly
 mkdir -p "$out"
 if [ ! -f "$out/simclr/summary.json" ]; then
@@ -14,11 +14,7 @@ if [ ! -f "$out/simclr/summary.json" ]; then
 fi
 encoder="$out/simclr/last.ckpt"
 [ -f "$out/probe.txt" ] || $W probe --encoder "$encoder" | tee "$out/probe.txt"
-run() { # name, then 'winnow train' options
-  local dir="$out/$1"; shift
-  if [ -f "$dir/summary.json" ]; then return; fi
-  if [ -f "$dir/options.json" ]; then $W train --resume "$dir"; else $W train --out "$dir" "$@"; fi
-}
+run() { local name=$1; shift; train_once "$out/$name" "$@"; } # name, then 'winnow train' options
 for rate in 0.5 0.8 0.9; do
   r=${rate#0.}
   # Fixed encoder: Cheng et al.'s Adam 1e-3 without weight decay, batch 256; an epoch costs a third of a

@@ -86,6 +86,7 @@ internal static class AnalyzeCommand
 
             var spectra = new List<(string Name, SpectrumResult Result)>();
             var maps = new List<FeatureMapResult>();
+            var jacobians = new List<(string Name, JacobianSpectrumResult Result)>();
             int[]? mapped = r.GetValue(mapSamples) == 0 ? null : RepresentationSpectrum.SubsetIndices(train.Count, r.GetValue(mapSamples), r.GetValue(seed));
             foreach (var (name, source, build) in sources)
             {
@@ -104,9 +105,11 @@ internal static class AnalyzeCommand
                     TrainingLoop.SeedForInitialisation(r.GetValue(seed));
                     using var classifier = new Classifier(build(), train.ClassCount);
                     var jacobian = JacobianSpectrum.Compute(classifier, train, labels.Noisy,
-                        new JacobianSpectrumOptions { Samples = r.GetValue(jacobianSamples), Seed = r.GetValue(seed) }, cancellation: ct);
+                        new JacobianSpectrumOptions { Samples = r.GetValue(jacobianSamples), Seed = r.GetValue(seed) },
+                        new ImmediateProgress<(int Done, int Total)>(p => Console.WriteLine($"{name}: Jacobian rows, block {p.Done} of {p.Total}")), ct);
                     jacobian.Write(Path.Combine(outPath, "spectrum", FolderName(name)));
                     Console.WriteLine($"{name}: {jacobian.Summary}");
+                    jacobians.Add((name, jacobian));
                 }
             }
 
@@ -130,6 +133,7 @@ internal static class AnalyzeCommand
                 .AddFact("CPU", CpuInfo.Current.Description);
             foreach (var (name, source, _) in sources) report.AddFact(name, source);
             if (spectra.Count > 0) SpectrumSection.AddTo(report, spectra.ToArray());
+            if (jacobians.Count > 0) JacobianSection.AddTo(report, jacobians.ToArray());
             if (maps.Count > 0)
             {
                 FeatureMapSection.AddTo(report, maps, train.ClassNames);

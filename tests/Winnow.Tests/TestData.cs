@@ -7,6 +7,20 @@ namespace Winnow.Tests;
 /// <summary>Small datasets and files made on the fly.</summary>
 internal static class TestData
 {
+    /// <summary>Asserts that <paramref name="html"/> embeds <paramref name="count"/> PNG images, each decodable and larger than 100×100 pixels.</summary>
+    public static void AssertEmbeddedPlots(string html, int count)
+    {
+        const string prefix = "data:image/png;base64,";
+        var pngs = html.Split(prefix).Skip(1).Select(part => Convert.FromBase64String(part[..part.IndexOf('"')])).ToArray();
+        Xunit.Assert.Equal(count, pngs.Length);
+        foreach (var png in pngs)
+        {
+            using var bitmap = SkiaSharp.SKBitmap.Decode(png);
+            Xunit.Assert.NotNull(bitmap);
+            Xunit.Assert.True(bitmap.Width > 100 && bitmap.Height > 100, $"a plot of {bitmap.Width}×{bitmap.Height} pixels");
+        }
+    }
+
     public static string TempDir()
     {
         string dir = Path.Combine(Path.GetTempPath(), "winnow-tests", Guid.NewGuid().ToString("N"));

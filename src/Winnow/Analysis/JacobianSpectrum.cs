@@ -20,8 +20,12 @@ public sealed record JacobianSpectrumOptions
     /// <summary>Leading singular vectors whose span is the "information space" (10).</summary>
     public int TopVectors { get; init; } = 10;
 
-    /// <summary>Memory for the two blocks of Jacobian rows held at once, in bytes (6 GB); smaller means more recomputation.</summary>
-    public long BlockMemory { get; init; } = 6L << 30;
+    /// <summary>
+    /// Memory for the two blocks of Jacobian rows held at once, in bytes; null: half the memory the process may use
+    /// (12 GiB of 24). J itself rarely fits (1,000 images × 10 outputs × 0.7 M parameters are 28 GB in float32); with
+    /// B blocks the rows are computed B(B+1)/2 times over, so less memory means more time.
+    /// </summary>
+    public long? BlockMemory { get; init; }
 }
 
 /// <summary>
@@ -79,22 +83,31 @@ public static class JacobianSpectrum
         var parameters = network.parameters().Where(p => p.requires_grad).ToArray();
         long d = parameters.Sum(p => p.numel());
         int m = n * k;
-        int blockImages = (int)Math.Clamp(o.BlockMemory / 2 / (4L * k * d), 1, n);
+        long memory = o.BlockMemory ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+        int blockImages = (int)Math.Clamp(memory / 2 / (4L * k * d), 1, n);
         var blocks = Enumerable.Range(0, (n + blockImages - 1) / blockImages).Select(b => rows.Skip(b * blockImages).Take(blockImages).ToArray()).ToArray();
         int total = blocks.Length * (blocks.Length + 1) / 2, done = 0;
         network.eval();
         using var gram = zeros([m, m], ScalarType.Float64);
-        for (int a = 0; a < blocks.Length; a++)
+        var nnpack = Nnpack.SetEnabled(false); // per-image convolutions: see Nnpack
+        try
         {
-            using var ja = BlockRows(network, parameters, images, labels, blocks[a], cancellation);
-            progress?.Report((++done, total));
-            Fill(gram, a * blockImages * k, a * blockImages * k, ja, ja);
-            for (int b = a + 1; b < blocks.Length; b++)
+            for (int a = 0; a < blocks.Length; a++)
             {
-                using var jb = BlockRows(network, parameters, images, labels, blocks[b], cancellation);
+                using var ja = BlockRows(network, parameters, images, labels, blocks[a], cancellation);
                 progress?.Report((++done, total));
-                Fill(gram, a * blockImages * k, b * blockImages * k, ja, jb);
+                Fill(gram, a * blockImages * k, a * blockImages * k, ja, ja);
+                for (int b = a + 1; b < blocks.Length; b++)
+                {
+                    using var jb = BlockRows(network, parameters, images, labels, blocks[b], cancellation);
+                    progress?.Report((++done, total));
+                    Fill(gram, a * blockImages * k, b * blockImages * k, ja, jb);
+                }
             }
+        }
+        finally
+        {
+            if (nnpack is { } previous) Nnpack.SetEnabled(previous);
         }
 
         using var scope = NewDisposeScope();

@@ -125,10 +125,7 @@ public static class ReportPlots
             plot.Legend.Alignment = Alignment.UpperCenter;
         }
         plot.Axes.SetLimits(0, 1, 0, Math.Max(1, Height(top)) * 1.12);
-        plot.Title(title);
-        plot.XLabel(xLabel ?? "label quality (low: the given label is probably wrong)");
-        plot.YLabel(logarithmic ? "samples (logarithmic)" : "samples");
-        return plot.GetImageBytes(760, 420, ImageFormat.Png);
+        return Png(plot, title, xLabel ?? "label quality (low: the given label is probably wrong)", logarithmic ? "samples (logarithmic)" : "samples", 760, 420, legend: false);
     }
 
     /// <summary>
@@ -162,11 +159,7 @@ public static class ReportPlots
         int last = rows.Max(r => r.Epoch), first = rows.Min(r => r.Epoch);
         plot.Axes.SetLimits(first - 0.5, Math.Max(last, first + 1) + 0.5, 0, 1.02);
         EpochTicks(plot, first, last);
-        plot.ShowLegend(Edge.Right);
-        plot.Title("Per-epoch measures");
-        plot.XLabel("epoch");
-        plot.YLabel("fraction");
-        return plot.GetImageBytes(780, 400, ImageFormat.Png);
+        return Png(plot, "Per-epoch measures", "epoch", "fraction", 780, 400, legend: true);
     }
 
     /// <summary>
@@ -197,11 +190,7 @@ public static class ReportPlots
         if (drawn == 0) return null;
         plot.Axes.SetLimits(first - 0.5, Math.Max(last, first + 1) + 0.5, 0, 1.02);
         EpochTicks(plot, first, last);
-        plot.ShowLegend(Edge.Right);
-        plot.Title(title);
-        plot.XLabel("epoch");
-        plot.YLabel("fraction");
-        return plot.GetImageBytes(720, 380, ImageFormat.Png);
+        return Png(plot, title, "epoch", "fraction", 720, 380, legend: true);
     }
 
     /// <summary>
@@ -254,10 +243,7 @@ public static class ReportPlots
         plot.Axes.AutoScale();
         if (points.Length == 1) plot.Axes.SetLimitsX(points[0].Epoch - 1, points[0].Epoch + 1);
         EpochTicks(plot, points.Min(r => r.Epoch), points.Max(r => r.Epoch));
-        plot.Title("Training loss");
-        plot.XLabel("epoch");
-        plot.YLabel("mean loss");
-        return plot.GetImageBytes(480, 400, ImageFormat.Png);
+        return Png(plot, "Training loss", "epoch", "mean loss", 480, 400, legend: false);
     }
 
     /// <summary>
@@ -299,16 +285,9 @@ public static class ReportPlots
         }
         AddClassCountLine(plot, classCount);
         int bottom = (int)Math.Floor(lowest);
-        var decades = Enumerable.Range(bottom, 1 - bottom).ToArray();
-        int step = Math.Max(1, (decades.Length + 7) / 8);
-        plot.Axes.Left.SetTicks(decades.Where(d => (d - bottom) % step == 0 || d == 0).Select(d => (double)d).ToArray(),
-            decades.Where(d => (d - bottom) % step == 0 || d == 0).Select(d => d >= -2 ? Math.Pow(10, d).ToString("0.##", CultureInfo.InvariantCulture) : $"1e{d}").ToArray());
+        DecadeTicks(plot, bottom, 0);
         plot.Axes.SetLimits(0.5, Math.Max(shown, 2) + 0.5, bottom - 0.1, 0.15);
-        plot.ShowLegend(Edge.Right);
-        plot.Title("Singular values of the features");
-        plot.XLabel("index i");
-        plot.YLabel("s_i / s_1 (logarithmic)");
-        return plot.GetImageBytes(820, 420, ImageFormat.Png);
+        return Png(plot, "Singular values of the features", "index i", "s_i / s_1 (logarithmic)", 820, 420, legend: true);
     }
 
     /// <summary>
@@ -353,11 +332,71 @@ public static class ReportPlots
             bound.LabelOppositeAxis = true;
         }
         plot.Axes.SetLimits(0, shown, 0, 1.02);
-        plot.ShowLegend(Edge.Right);
-        plot.Title("Alignment of the top k singular vectors with the labels");
-        plot.XLabel("k");
-        plot.YLabel("||U_k U_k^T Y||^2 / n");
-        return plot.GetImageBytes(820, 420, ImageFormat.Png);
+        return Png(plot, "Alignment of the top k singular vectors with the labels", "k", "||U_k U_k^T Y||^2 / n", 820, 420, legend: true);
+    }
+
+    /// <summary>
+    /// Each network's Jacobian singular values against their rank, largest first, on a logarithmic axis (Xue et al.'s
+    /// Fig. 2a shows them as a histogram; the ranked curve shows the same tail and reads across networks).
+    /// </summary>
+    /// <param name="networks">Each network's name and Jacobian spectrum.</param>
+    public static byte[] JacobianSingularValues(IReadOnlyList<(string Name, JacobianSpectrumResult Result)> networks)
+    {
+        var plot = NewPlot();
+        var palette = new ScottPlot.Palettes.Category10();
+        double lowest = double.PositiveInfinity, highest = double.NegativeInfinity;
+        int longest = 1;
+        for (int e = 0; e < networks.Count; e++)
+        {
+            var values = networks[e].Result.SingularValues;
+            var index = Enumerable.Range(0, values.Length).Where(i => values[i] > 0).ToArray();
+            if (index.Length == 0) continue;
+            var logs = index.Select(i => Math.Log10(values[i])).ToArray();
+            var scatter = plot.Add.Scatter(index.Select(i => i + 1.0).ToArray(), logs);
+            scatter.LegendText = networks[e].Name;
+            scatter.Color = palette.GetColor(e);
+            scatter.LineWidth = 2;
+            scatter.MarkerSize = 0;
+            lowest = Math.Min(lowest, logs.Min());
+            highest = Math.Max(highest, logs.Max());
+            longest = Math.Max(longest, values.Length);
+        }
+        if (double.IsFinite(lowest))
+        {
+            int bottom = (int)Math.Floor(lowest), top = (int)Math.Ceiling(highest);
+            DecadeTicks(plot, bottom, top);
+            plot.Axes.SetLimits(0, longest + 1, bottom, top);
+        }
+        return Png(plot, "Singular values of the Jacobian", "rank i", "σ_i (logarithmic)", 820, 420, legend: true);
+    }
+
+    /// <summary>
+    /// Each network's label shares (u_iᵀy)² / ‖y‖² on its leading Jacobian singular vectors, against i (Xue et al.'s
+    /// Fig. 2b plots them against σ_i).
+    /// </summary>
+    /// <param name="networks">Each network's name and Jacobian spectrum.</param>
+    public static byte[] JacobianLabelShares(IReadOnlyList<(string Name, JacobianSpectrumResult Result)> networks)
+    {
+        var plot = NewPlot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int shown = 1;
+        for (int e = 0; e < networks.Count; e++)
+        {
+            var shares = networks[e].Result.LabelShares;
+            if (shares.Length == 0) continue;
+            var scatter = plot.Add.Scatter(Enumerable.Range(1, shares.Length).Select(i => (double)i).ToArray(), shares);
+            scatter.LegendText = networks[e].Name;
+            scatter.Color = palette.GetColor(e);
+            scatter.LineWidth = 1;
+            scatter.MarkerSize = 4;
+            shown = Math.Max(shown, shares.Length);
+        }
+        var line = plot.Add.VerticalLine(networks.Max(n => n.Result.TopVectors) + 0.5);
+        line.Color = Colors.Gray;
+        line.LinePattern = LinePattern.Dashed;
+        line.Text = "top k";
+        plot.Axes.SetLimits(0, shown + 1, 0, Math.Max(1e-6, networks.SelectMany(n => n.Result.LabelShares).DefaultIfEmpty(0).Max()) * 1.05);
+        return Png(plot, "Share of the label vector on each singular vector", "singular vector i (largest first)", "(u_i^T y)^2 / ||y||^2", 820, 420, legend: true);
     }
 
     private static int SpectrumClassCount(IReadOnlyList<(string Name, SpectrumResult Result)> encoders)
@@ -377,6 +416,28 @@ public static class ReportPlots
         line.LineWidth = 1.5f;
         line.Text = string.Create(CultureInfo.InvariantCulture, $"K = {classCount}");
         line.LabelOppositeAxis = true;
+    }
+
+    /// <summary>
+    /// Ticks on a left axis that shows log10 of its values: one per decade from 10^bottom to 10^top (every few decades
+    /// when there are more than about 8, always including 1), labelled 0.01 … 10000 or 1e-5.
+    /// </summary>
+    private static void DecadeTicks(Plot plot, int bottom, int top)
+    {
+        int step = Math.Max(1, (top - bottom + 8) / 8);
+        var decades = Enumerable.Range(bottom, top - bottom + 1).Where(d => (d - bottom) % step == 0 || d == 0).ToArray();
+        plot.Axes.Left.SetTicks(decades.Select(d => (double)d).ToArray(),
+            decades.Select(d => d is >= -2 and <= 4 ? Math.Pow(10, d).ToString("0.##", CultureInfo.InvariantCulture) : $"1e{d}").ToArray());
+    }
+
+    /// <summary>The plot, titled and labelled (its legend on the right edge when <paramref name="legend"/>), as PNG bytes.</summary>
+    private static byte[] Png(Plot plot, string title, string xLabel, string yLabel, int width, int height, bool legend)
+    {
+        if (legend) plot.ShowLegend(Edge.Right);
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        return plot.GetImageBytes(width, height, ImageFormat.Png);
     }
 
     /// <summary>Whole-epoch ticks on the bottom axis, at most about 15 of them.</summary>

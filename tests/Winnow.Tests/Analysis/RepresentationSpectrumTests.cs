@@ -1,5 +1,4 @@
 using System.Text.Json;
-using SkiaSharp;
 using Winnow.Analysis;
 using static TorchSharp.torch;
 
@@ -237,15 +236,7 @@ public class RepresentationSpectrumTests
         Assert.Contains("<td>sharp &lt;encoder&gt;</td>", html);
         Assert.Contains("<td>blurred encoder</td>", html);
         Assert.Contains("<th>alignment@3 clean</th>", html);
-        const string prefix = "data:image/png;base64,";
-        var pngs = html.Split(prefix).Skip(1).Select(part => Convert.FromBase64String(part[..part.IndexOf('"')])).ToArray();
-        Assert.Equal(2, pngs.Length);
-        foreach (var png in pngs)
-        {
-            using var bitmap = SKBitmap.Decode(png);
-            Assert.NotNull(bitmap);
-            Assert.True(bitmap.Width > 100 && bitmap.Height > 100);
-        }
+        TestData.AssertEmbeddedPlots(html, 2);
         Assert.Throws<ArgumentException>(() => SpectrumSection.AddTo(new HtmlReport("none")));
     }
 }

@@ -245,7 +245,8 @@ public class CliTests
         Assert.Contains("id=\"separability\"", html);
         Assert.Contains("id=\"spectrum\"", html);
         Assert.Contains("id=\"memorisation\"", html);
-        Assert.True(html.Split("data:image/png;base64,").Length - 1 >= 4, "the spectrum's two plots and the curves");
+        Assert.Contains("id=\"jacobian\"", html);
+        Assert.True(html.Split("data:image/png;base64,").Length - 1 >= 6, "the spectrum's two plots, the Jacobian's two and the curves");
         var (noInputCode, _, noInputErr) = Winnow("analyze", "--out", analysis);
         Assert.Equal(2, noInputCode);
         Assert.Equal("winnow: error: give at least one --encoder, --run or --random", noInputErr.Trim());
