@@ -20,7 +20,7 @@ read -r -a extra <<< "${OPTIONS:-}"
 if [[ -n "${SUBSET:-}" ]]; then first_images "$SUBSET" "$out/exclude.csv"; extra+=(--exclude "$out/exclude.csv"); fi
 run() { local name=$1; shift; train_once "$out/$name" "$@" "${extra[@]}"; } # name, then 'winnow train' options
 run dividemix-80 "${noise[@]}" --method dividemix --encoder "$encoder" --epochs 30 --ramp-epochs 5 --co-divide sequential \
-  --gmm-iterations 200 --schedule multistep --milestones 18 > "$out/dividemix-80.log" 2>&1 &
+  --gmm-iterations 200 --schedule multistep --milestones 18 >> "$out/dividemix-80.log" 2>&1 &
 lane=$!
 run ce-80       "${noise[@]}"
 run finetune-80 "${noise[@]}" --encoder "$encoder"

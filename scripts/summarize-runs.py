@@ -6,7 +6,7 @@ warms up, 5 from an encoder and 10 from scratch, or the last epoch if the run is
 
 Usage: summarize-runs.py [--columns LIST] [--change BASE_RUN] RUN...
   --columns LIST   comma-separated subset and order of: run, change, noise, wrong, best, last, final, epochs,
-                   minutes, train_s, s_epoch, auc (default: every column but change)
+                   minutes, train_s, div_s, s_epoch, auc (default: every column but change)
   --change BASE    add a 'change' column: the options on each run's recorded command line (options.json's
                    commandLine) that differ from BASE's, e.g. '--lambda-u 0' (--out and --resume are ignored)
 The docs/ tables are regenerated with these, e.g.
@@ -17,15 +17,32 @@ import csv, json, math, os, shlex, sys
 HEADERS = {
     "run": "run", "change": "change", "noise": "noise", "wrong": "actual noise", "best": "Best",
     "last": "Last (mean of last 10)", "final": "Final", "epochs": "epochs", "minutes": "minutes",
-    "train_s": "train s/epoch", "s_epoch": "s/epoch", "auc": "clean AUC, end of warm-up",
+    "train_s": "train s/epoch", "div_s": "train s per divided epoch", "s_epoch": "s/epoch",
+    "auc": "clean AUC, end of warm-up",
 }
 DEFAULT_COLUMNS = [c for c in HEADERS if c != "change"]
 IGNORED_OPTIONS = {"--out", "--resume"}
 
 
-def warmup_auc(o, rows):
+def warmup_epochs(o):
+    """DivideMix's (and SANM's) resolved warm-up epochs from options.json, old or new layout; None for other methods."""
     if o.get("divideMix"):
-        w = o["divideMix"]["warmupEpochs"]
+        return o["divideMix"]["warmupEpochs"]
+    m = o.get("methodOptions") or {}
+    m = m.get("divideMix", m)
+    return m.get("warmupEpochs") if o.get("method") in ("dividemix", "sanm") else None
+
+
+def divided_seconds(o, rows):
+    """The mean train seconds of the epochs after the warm-up (DivideMix, SANM), else '–'."""
+    w = warmup_epochs(o)
+    divided = [float(r["train_seconds"]) for r in rows if w is not None and int(r["epoch"]) > w]
+    return f"{sum(divided) / len(divided):.1f}" if divided else "–"
+
+
+def warmup_auc(o, rows):
+    if warmup_epochs(o) is not None:
+        w = warmup_epochs(o)
         row = next((r for r in rows if int(r["epoch"]) == w + 1), None)
         if row is None:
             return "–"
@@ -105,6 +122,10 @@ def main(argv):
         o = json.load(open(os.path.join(run, "options.json")))
         rows = list(csv.DictReader(open(os.path.join(run, "metrics.csv"))))
         labels = list(csv.DictReader(open(os.path.join(run, "noisy_labels.csv"))))
+        excluded_path = os.path.join(run, "excluded_samples.csv")
+        if os.path.exists(excluded_path):  # a run on a subset: the share of its own labels that are wrong
+            excluded = {r["index"] for r in csv.DictReader(open(excluded_path))}
+            labels = [r for r in labels if r["index"] not in excluded]
         wrong = sum(r["noisy_label"] != r["true_label"] for r in labels) / len(labels)
         n = o["noise"]
         train_s = sum(float(r["train_seconds"]) for r in rows) / len(rows)
@@ -119,6 +140,7 @@ def main(argv):
             "epochs": f'{s["epochs"]}',
             "minutes": f'{s["seconds"] / 60:.1f}',
             "train_s": f"{train_s:.1f}",
+            "div_s": divided_seconds(o, rows),
             "s_epoch": f'{s["seconds"] / s["epochs"]:.1f}',
             "auc": warmup_auc(o, rows),
         }
