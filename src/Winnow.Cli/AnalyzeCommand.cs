@@ -28,7 +28,7 @@ internal static class AnalyzeCommand
         var noisyLabels = new Option<string?>("--noisy-labels") { Description = "A noisy-label CSV written by 'winnow noise make' (index,noisy_label,true_label)" };
         var probeEpochs = new Option<int>("--probe-epochs") { Description = "Linear-probe epochs of the runs' encoders in the separability analysis (0: no probe)", DefaultValueFactory = _ => new LinearProbeOptions().Epochs };
         var mapSamples = new Option<int>("--map-samples") { Description = "Training images in each encoder's 2-D maps (PCA and t-SNE): a seeded subset, at most 5000 (0: no maps)", DefaultValueFactory = _ => 2000 };
-        var jacobianSamples = new Option<int>("--jacobian-samples") { Description = "Images in the Jacobian spectrum of each encoder with a new linear head, at initialisation (Xue et al.'s Table 4 uses 1000; minutes and gigabytes; 0: none)", DefaultValueFactory = _ => 0 };
+        var jacobianSamples = new Option<int>("--jacobian-samples") { Description = "Images in the Jacobian spectrum of each encoder with a new linear head, at initialisation (Xue et al.'s Table 4 uses 1000: about 10 minutes per encoder on 2 cores and half the machine's memory; 0: none)", DefaultValueFactory = _ => 0 };
         foreach (var o in new Option[] { encoders, runs, random, model, samples, seed, outDir, precision, probeEpochs, mapSamples, jacobianSamples }) cmd.Options.Add(o);
         var data = new DatasetOptions(cmd);
         var noise = new NoiseOptions(cmd);
