@@ -41,8 +41,8 @@ def divided_seconds(o, rows):
 
 
 def warmup_auc(o, rows):
-    if warmup_epochs(o) is not None:
-        w = warmup_epochs(o)
+    w = warmup_epochs(o)
+    if w is not None:
         row = next((r for r in rows if int(r["epoch"]) == w + 1), None)
         if row is None:
             return "–"

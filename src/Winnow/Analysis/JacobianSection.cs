@@ -25,17 +25,22 @@ public static class JacobianSection
         section.Paragraph(string.Create(ci,
             $"The Jacobian J of each network (its encoder with a new, seeded linear head) at the start of training: one row per image and output (∂z_k(x_i)/∂W over all parameters W), {first.Samples} seeded training images × {first.Outputs} outputs. Xue et al. find that contrastive pre-training shrinks J's small singular values, so that gradient descent fits the directions of the large ones (where the clean labels lie) long before the rest (where the noise must be fitted). y is the one-hot vector of the given labels; Π_I(y) its projection on the top {first.TopVectors} left singular vectors, Π_N(y) on the rest (their squares sum to n). σ₁ is the largest singular value; the median relative to it compares networks whose Jacobians differ in scale."))
             .Table(["network", "parameters", "σ₁", $"σ{Subscript(first.TopVectors)}", "median σ", "median σ / σ₁", $"‖Π_I(y)‖ (top {first.TopVectors})", "‖Π_N(y)‖", "‖JJᵀy‖ / ‖JJᵀ‖_F", "seconds"],
-                networks.Select(e => (IReadOnlyList<string>)[
-                    e.Name,
-                    e.Result.Parameters.ToString("N0", ci),
-                    e.Result.SingularValues[0].ToString("G4", ci),
-                    e.Result.SingularValues[Math.Min(e.Result.TopVectors, e.Result.SingularValues.Length) - 1].ToString("G4", ci),
-                    Median(e.Result.SingularValues).ToString("G4", ci),
-                    (Median(e.Result.SingularValues) / e.Result.SingularValues[0]).ToString("G3", ci),
-                    e.Result.ProjectionTop.ToString("0.000", ci),
-                    e.Result.ProjectionRest.ToString("0.000", ci),
-                    e.Result.GramRatio.ToString("0.000", ci),
-                    e.Result.Seconds.ToString("0", ci)]))
+                networks.Select(e =>
+                {
+                    var (name, result) = e;
+                    double median = Median(result.SingularValues);
+                    return (IReadOnlyList<string>)[
+                        name,
+                        result.Parameters.ToString("N0", ci),
+                        result.SingularValues[0].ToString("G4", ci),
+                        result.SingularValues[Math.Min(result.TopVectors, result.SingularValues.Length) - 1].ToString("G4", ci),
+                        median.ToString("G4", ci),
+                        (median / result.SingularValues[0]).ToString("G3", ci),
+                        result.ProjectionTop.ToString("0.000", ci),
+                        result.ProjectionRest.ToString("0.000", ci),
+                        result.GramRatio.ToString("0.000", ci),
+                        result.Seconds.ToString("0", ci)];
+                }))
             .Figures([
                 new ReportFigure(ReportPlots.JacobianSingularValues(networks),
                     "All singular values of each network's Jacobian, largest first (logarithmic): pre-training is expected to lower the tail."),
