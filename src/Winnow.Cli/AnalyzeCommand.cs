@@ -43,8 +43,8 @@ internal static class AnalyzeCommand
             if (r.GetValue(samples) < 0) throw new WinnowException($"--samples must be 0 (all) or positive, got {r.GetValue(samples)}");
             if (r.GetValue(mapSamples) is < 0 or > 5000) throw new WinnowException($"--map-samples must be between 0 (no maps) and 5000, got {r.GetValue(mapSamples)}");
             foreach (var runPath in runPaths)
-                if (!File.Exists(new RunFolder(runPath).LastCheckpoint))
-                    throw new DataFormatException(new RunFolder(runPath).LastCheckpoint, "missing; expected a 'winnow train' run folder");
+                if (!File.Exists(RunFolder.Existing(runPath).LastCheckpoint))
+                    throw new DataFormatException(RunFolder.Existing(runPath).LastCheckpoint, "missing; expected a 'winnow train' run folder");
             string outPath = r.GetValue(outDir)!;
             var spec = data.Read(r);
             var train = spec.LoadTrain();
@@ -80,7 +80,7 @@ internal static class AnalyzeCommand
                 sources.Add((Unique(NameOf(path)), Path.GetFullPath(path), () => EncoderCheckpoint.Load(path, train.Channels)));
             foreach (var runPath in runPaths)
             {
-                string checkpoint = new RunFolder(runPath).LastCheckpoint;
+                string checkpoint = RunFolder.Existing(runPath).LastCheckpoint;
                 sources.Add((Unique(RunName(runPath)), Path.GetFullPath(checkpoint), () => EncoderCheckpoint.Load(checkpoint, train.Channels)));
             }
 
@@ -114,7 +114,7 @@ internal static class AnalyzeCommand
             }
 
             var curves = runPaths
-                .Select(p => (Name: RunName(p), File: new RunFolder(p).MetricsFile))
+                .Select(p => (Name: RunName(p), File: RunFolder.Existing(p).MetricsFile))
                 .Where(c => File.Exists(c.File))
                 .Select(c => (c.Name, (IReadOnlyList<EpochMetrics>)EpochMetrics.ReadCsv(c.File)))
                 .ToList();
@@ -184,7 +184,7 @@ internal static class AnalyzeCommand
 
     private static string RunName(string runPath) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(runPath)));
 
-    private static string ModelOf(string runPath) => TrainingJob.ReadManifestBeside(new RunFolder(runPath).LastCheckpoint).Model;
+    private static string ModelOf(string runPath) => TrainingJob.ReadManifestBeside(RunFolder.Existing(runPath).LastCheckpoint).Model;
 
     /// <summary>
     /// The run's separability at the end of its warm-up (when it kept warmup.ckpt) and at its end, on its own training
@@ -192,7 +192,7 @@ internal static class AnalyzeCommand
     /// </summary>
     private static List<StageSeparability> RunSeparability(string runPath, int probeEpochs, int seed, Func<ImageDataset, Precision> precisionFor, CancellationToken ct)
     {
-        var folder = new RunFolder(runPath);
+        var folder = RunFolder.Existing(runPath);
         var stages = new List<StageSeparability>();
         if (!File.Exists(folder.NoisyLabelsFile)) return stages;
         var manifest = TrainingJob.ReadManifestBeside(folder.LastCheckpoint);

@@ -25,6 +25,25 @@ internal sealed class DatasetOptions
         foreach (var o in new Option[] { Dataset, Data, TestData, ImageSize, Channels, LabelFile }) command.Options.Add(o);
     }
 
+    /// <summary>
+    /// The dataset a command reads instead of <paramref name="recorded"/> (a run's): a different one when --dataset or
+    /// --data is given; otherwise the recorded one with each other dataset option given on the command line replacing its
+    /// recorded value (--test-data alone evaluates the run's model on another test folder).
+    /// </summary>
+    public DatasetSpec Override(ParseResult r, DatasetSpec recorded)
+    {
+        bool Given(Option o) => r.GetResult(o) is { Implicit: false };
+        if (Given(Dataset) || Given(Data)) return Read(r);
+        var given = Read(r) with { Kind = recorded.Kind };
+        return recorded with
+        {
+            TestPath = Given(TestData) ? given.TestPath : recorded.TestPath,
+            ImageSize = Given(ImageSize) ? given.ImageSize : recorded.ImageSize,
+            Channels = Given(Channels) ? r.GetValue(Channels) : recorded.Channels,
+            LabelFile = Given(LabelFile) ? given.LabelFile : recorded.LabelFile,
+        };
+    }
+
     public DatasetSpec Read(ParseResult r)
     {
         var kind = r.GetValue(Dataset) switch
@@ -37,14 +56,18 @@ internal sealed class DatasetOptions
         return new()
         {
             Kind = kind,
-            Path = r.GetValue(Data),
-            TestPath = r.GetValue(TestData),
+            // Absolute, so that a run resumed or evaluated from another directory reads the same files.
+            Path = FullPath(r.GetValue(Data)),
+            TestPath = FullPath(r.GetValue(TestData)),
             ImageSize = r.GetValue(ImageSize),
             // Recorded only where it applies, so options.json does not claim 3 channels for Fashion-MNIST.
             Channels = kind == DatasetKind.Folder ? r.GetValue(Channels) : null,
-            LabelFile = r.GetValue(LabelFile),
+            LabelFile = FullPath(r.GetValue(LabelFile)),
         };
     }
+
+    /// <summary>The absolute form of a path given on the command line (null stays null).</summary>
+    public static string? FullPath(string? path) => path is null ? null : System.IO.Path.GetFullPath(path);
 }
 
 /// <summary>Options that make synthetic noisy labels, shared by train and noise.</summary>
@@ -73,7 +96,7 @@ internal sealed class NoiseOptions
         double rate = r.GetValue(Rate);
         if (rate is < 0 or > 1) throw new WinnowException($"--noise-rate must be in [0, 1], got {rate}");
         if (kind != NoiseKind.None && r.GetResult(Rate) is not { Implicit: false }) throw new WinnowException($"--noise {r.GetValue(Kind)} needs --noise-rate");
-        return new NoiseSpec { Kind = kind, Rate = rate, IncludeTrueClass = !r.GetValue(ExcludeTrueClass), Seed = r.GetValue(Seed), File = file };
+        return new NoiseSpec { Kind = kind, Rate = rate, IncludeTrueClass = !r.GetValue(ExcludeTrueClass), Seed = r.GetValue(Seed), File = DatasetOptions.FullPath(file) };
     }
 }
 

@@ -165,7 +165,7 @@ internal static class Commands
     private static int ResumeRun(string resumeDir, CancellationToken ct)
     {
         if (!File.Exists(Path.Combine(resumeDir, "options.json"))) throw new DataFormatException(resumeDir, "no options.json: not a Winnow run folder");
-        var folder = new RunFolder(resumeDir);
+        var folder = RunFolder.Existing(resumeDir);
         Console.WriteLine($"Resuming {folder.Path}");
         bool knn = folder.ReadJson<RunManifest>(folder.OptionsFile).Definition().Kind == MethodKind.Pretraining;
         var (resumed, result) = TrainingConsole.Run(knn ? "pretrain" : "train", p => TrainingJob.Resume(folder, p, ct));
@@ -233,7 +233,7 @@ internal static class Commands
             int seed = 0;
             if (runPath is not null)
             {
-                var folder = new RunFolder(runPath);
+                var folder = RunFolder.Existing(runPath);
                 string checkpoint = checkpointUsed = r.GetValue(which) == "best" ? folder.BestCheckpoint : folder.LastCheckpoint;
                 if (!File.Exists(checkpoint)) throw new DataFormatException(checkpoint, "missing; expected a finished or running 'winnow train' run");
                 if (!File.Exists(folder.NoisyLabelsFile)) throw new DataFormatException(folder.NoisyLabelsFile, "missing; expected the training labels of a 'winnow train' run");
@@ -276,7 +276,7 @@ internal static class Commands
             if (checkpointUsed is not null) facts.Add(new("checkpoint", checkpointUsed));
             if (encoderPath is not null) facts.Add(new("encoder", string.Create(CultureInfo.InvariantCulture, $"{Path.GetFullPath(encoderPath)} ({r.GetValue(neighbours)} neighbours)")));
             facts.Add(new("CPU", CpuInfo.Current.Description));
-            LabelIssuePage.Write(outPath, findings, labels, train, kept, new LabelIssueReportContext(facts, runPath is null ? null : new RunFolder(runPath)));
+            LabelIssuePage.Write(outPath, findings, labels, train, kept, new LabelIssueReportContext(facts, runPath is null ? null : RunFolder.Existing(runPath)));
             LabelIssueConsole.Print(findings, outPath);
             return 0;
         }));
@@ -336,12 +336,16 @@ internal static class Commands
     {
         string path = r.GetValue(checkpoint)!;
         var recorded = TrainingJob.ReadManifestBeside(path);
-        bool overridden = r.GetResult(data.Dataset) is { Implicit: false } || r.GetResult(data.Data) is { Implicit: false };
-        var spec = overridden ? data.Read(r) : recorded.Dataset;
+        var spec = data.Override(r, recorded.Dataset);
         var train = spec.LoadTrain();
         var images = r.GetValue(split) == "train" ? train : spec.LoadTest(train);
-        if (images.Channels != recorded.InputShape![0] || images.ClassCount != recorded.ClassNames!.Length)
-            throw new WinnowException($"{images.Name} has {images.Channels} channel(s) and {images.ClassCount} classes; the model expects {recorded.InputShape![0]} and {recorded.ClassNames!.Length}");
+        var shape = recorded.InputShape!;
+        if (images.Channels != shape[0] || images.Height != shape[1] || images.Width != shape[2])
+            throw new WinnowException($"{images.Name}: images of {images.Channels}x{images.Height}x{images.Width} (channels x height x width); the model was trained on {shape[0]}x{shape[1]}x{shape[2]} (--channels, --image-size)");
+        if (!images.ClassNames.SequenceEqual(recorded.ClassNames!))
+            throw new WinnowException($"{images.Name}: classes {string.Join(", ", images.ClassNames)}; the model's are {string.Join(", ", recorded.ClassNames!)} (the same names in the same order)");
+        // Normalised as the model's training images were, not by these images' own statistics.
+        if (recorded.Normalization is { } normalization) images = images.WithNormalization(normalization);
         var choice = InferencePrecision(r, precision, recorded.Model, images, ct);
         Console.Error.WriteLine($"inference in {choice.Summary}; CPU: {choice.Cpu}");
         var (manifest, method) = TrainingJob.LoadTrained(path, choice.Chosen);
@@ -472,7 +476,12 @@ internal static class CliErrors
     {
         try { return Task.FromResult(action()); }
         catch (OperationCanceledException) { Console.Error.WriteLine("winnow: cancelled"); return Task.FromResult(130); }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (OutOfMemoryException)
+        {
+            Console.Error.WriteLine("winnow: error: out of memory; use a smaller --batch-size, or for image folders a smaller --image-size (a training run continues from its last checkpoint with --resume <run folder>)");
+            return Task.FromResult(2);
+        }
+        catch (Exception e)
         {
             if (!IsExpected(e) && Environment.GetEnvironmentVariable("WINNOW_DEBUG") is "1" or "true") Console.Error.WriteLine(e.ToString());
             Console.Error.WriteLine(OneLine(e));

@@ -60,6 +60,8 @@ public sealed record DatasetSpec
             var test = RequireImages(Load(TestPath, train: false), TestPath, "test");
             if (!test.ClassNames.SequenceEqual(train.ClassNames))
                 throw new DataFormatException(TestPath, $"class folders ({string.Join(", ", test.ClassNames)}) differ from the training folder's ({string.Join(", ", train.ClassNames)})");
+            if (test.Height != train.Height || test.Width != train.Width)
+                throw new DataFormatException(TestPath, $"images are {test.Width}x{test.Height}, the training folder's {train.Width}x{train.Height}; pass --image-size to resize both");
             return test.WithNormalization(train.Normalization);
         }
         return RequireImages(Load(ResolvedPath, train: false), ResolvedPath, "test");
@@ -103,8 +105,16 @@ public sealed record NoiseSpec
     /// <summary>The training labels for <paramref name="train"/>.</summary>
     public NoisyLabelSet Create(ImageDataset train, bool trueLabelsKnown)
     {
-        if (File is not null) return NoisyLabelSet.Load(File, train.Count, train.ClassCount);
-        var set = NoisyLabelSet.Create(train, LabelNoiseFactory.Create(Kind, Rate, train.Name, IncludeTrueClass), Seed);
+        if (File is not null)
+        {
+            var loaded = NoisyLabelSet.Load(File, train.Count, train.ClassCount);
+            // A file made for another dataset of the same size (MNIST's beside Fashion-MNIST's) would be trusted for every
+            // figure measured against the true labels: its true labels must be the dataset's.
+            if (trueLabelsKnown && loaded.True is { } truth && Enumerable.Range(0, train.Count).FirstOrDefault(i => truth[i] != train.Labels[i], -1) is int differs and >= 0)
+                throw new DataFormatException(File, $"row {differs + 2}: true_label {truth[differs]}, but image {differs} of {train.Name} is labeled {train.Labels[differs]}; the file was made for other images");
+            return loaded;
+        }
+        var set = NoisyLabelSet.Create(train, LabelNoiseFactory.Create(Kind, Rate, train, IncludeTrueClass), Seed);
         return trueLabelsKnown || Kind != NoiseKind.None ? set : new NoisyLabelSet(set.Noisy, null, set.ClassCount, "user-supplied labels (truth unknown)");
     }
 }

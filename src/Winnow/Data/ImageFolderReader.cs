@@ -50,15 +50,26 @@ public static class ImageFolderReader
             height = first.Height;
         }
         int imageSize = channels * width * height;
-        var pixels = new byte[(long)files.Count * imageSize];
+        long total = (long)files.Count * imageSize;
+        if (total > Array.MaxLength)
+            throw new DataFormatException(root, $"{files.Count} images of {channels}x{width}x{height} need {total / (1 << 20):N0} MiB in one array, over .NET's limit of {Array.MaxLength / (1 << 20):N0} MiB; pass a smaller --image-size");
+        var pixels = new byte[total];
         try
         {
             Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
             {
-                using var bitmap = Decode(files[i].Path);
-                if (options.Size is null && (bitmap.Width != width || bitmap.Height != height))
-                    throw new DataFormatException(files[i].Path, $"image is {bitmap.Width}x{bitmap.Height}, expected {width}x{height} like the first image; pass a resize size");
-                WritePixels(bitmap, width, height, channels, pixels.AsSpan(i * imageSize, imageSize));
+                string path = files[i].Path;
+                try
+                {
+                    using var bitmap = Decode(path);
+                    if (options.Size is null && (bitmap.Width != width || bitmap.Height != height))
+                        throw new DataFormatException(path, $"image is {bitmap.Width}x{bitmap.Height}, expected {width}x{height} like the first image; pass a resize size");
+                    WritePixels(bitmap, path, width, height, channels, pixels.AsSpan((int)((long)i * imageSize), imageSize));
+                }
+                catch (Exception e) when (e is not WinnowException)
+                {
+                    throw new DataFormatException(path, $"cannot read image: {e.Message}", e);
+                }
             });
         }
         catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault(x => x is WinnowException) is WinnowException first)
@@ -73,15 +84,26 @@ public static class ImageFolderReader
         return provisional.WithNormalization(provisional.ComputeNormalization());
     }
 
+    /// <summary>
+    /// Decodes every pixel of the image or fails naming it. SKBitmap.Decode accepts a file that ends early (a half-copied
+    /// image) and leaves its missing rows blank; here that is an error.
+    /// </summary>
     private static SKBitmap Decode(string path)
     {
-        SKBitmap? bitmap;
-        try { bitmap = SKBitmap.Decode(path); }
-        catch (Exception e) { throw new DataFormatException(path, "cannot decode image: " + e.Message, e); }
-        return bitmap ?? throw new DataFormatException(path, "cannot decode image: not a valid PNG or JPEG file");
+        using var codec = SKCodec.Create(path, out var opened)
+            ?? throw new DataFormatException(path, $"cannot decode image: not a valid PNG or JPEG file ({opened})");
+        var info = codec.Info.WithColorType(SKColorType.Rgba8888);
+        if (info.AlphaType == SKAlphaType.Premul) info = info.WithAlphaType(SKAlphaType.Unpremul);
+        var bitmap = new SKBitmap(info);
+        var result = codec.GetPixels(bitmap.Info, bitmap.GetPixels());
+        if (result == SKCodecResult.Success) return bitmap;
+        bitmap.Dispose();
+        throw new DataFormatException(path, result == SKCodecResult.IncompleteInput
+            ? "truncated image: the file ends before its last pixel row"
+            : $"cannot decode image: {result}");
     }
 
-    private static void WritePixels(SKBitmap source, int width, int height, int channels, Span<byte> dest)
+    private static void WritePixels(SKBitmap source, string path, int width, int height, int channels, Span<byte> dest)
     {
         using var rgba = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         if (source.Width == width && source.Height == height)
@@ -93,7 +115,7 @@ public static class ImageFolderReader
             }
         }
         else if (!source.ScalePixels(rgba, new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear)))
-            throw new WinnowException($"cannot resize image of {source.Width}x{source.Height} to {width}x{height}");
+            throw new DataFormatException(path, $"cannot resize image of {source.Width}x{source.Height} to {width}x{height}");
         ReadOnlySpan<byte> px = rgba.GetPixelSpan();
         int plane = width * height;
         for (int p = 0; p < plane; p++)

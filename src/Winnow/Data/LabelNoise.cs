@@ -67,6 +67,30 @@ public sealed record AsymmetricNoise(double Rate, int[] Map, string MapName) : I
         : datasetName.StartsWith("fashion-mnist", StringComparison.OrdinalIgnoreCase) ? new(rate, FashionMnistMap, "Fashion-MNIST")
         : throw new WinnowException($"no asymmetric noise map is defined for dataset '{datasetName}' (maps exist for CIFAR-10 and Fashion-MNIST)");
 
+    /// <summary>
+    /// The asymmetric noise that fits <paramref name="dataset"/>: chosen by its class names when they are CIFAR-10's or
+    /// Fashion-MNIST's in any order (an image folder sorts its class folders by name, "ankle boot" first, so the map is
+    /// re-indexed through the names; case, spaces and punctuation are ignored), else by the dataset's name for a
+    /// dataset without names of its own (no image paths); an image folder with other classes has no map.
+    /// </summary>
+    public static AsymmetricNoise For(ImageDataset dataset, double rate)
+    {
+        foreach (var (names, map, mapName) in new[] { (Cifar10Reader.Classes, Cifar10Map, "CIFAR-10"), (MnistFamily.FashionMnistClasses, FashionMnistMap, "Fashion-MNIST") })
+        {
+            var known = names.Select(Plain).ToList();
+            var position = dataset.ClassNames.Select(n => known.IndexOf(Plain(n))).ToArray();
+            if (position.Length != known.Count || position.Distinct().Count() != known.Count || position.Contains(-1)) continue;
+            // Class c of the dataset is known class position[c]; it flips to the dataset's class named map[position[c]].
+            var mapped = position.Select(p => Array.IndexOf(position, map[p])).ToArray();
+            return new AsymmetricNoise(rate, mapped, mapName);
+        }
+        if (dataset.ItemPaths is not null)
+            throw new WinnowException($"no asymmetric noise map fits the classes of '{dataset.Name}' ({string.Join(", ", dataset.ClassNames)}); maps exist for CIFAR-10's and Fashion-MNIST's ten classes");
+        return For(dataset.Name, rate);
+    }
+
+    private static string Plain(string name) => new(name.Where(char.IsLetterOrDigit).Select(char.ToLowerInvariant).ToArray());
+
     /// <inheritdoc/>
     public string Description => $"asymmetric {Rate:P0} ({MapName} map)";
 
@@ -185,11 +209,11 @@ public enum NoiseKind
 public static class LabelNoiseFactory
 {
     /// <summary>The noise of <paramref name="kind"/> at <paramref name="rate"/> for the named dataset; null for <see cref="NoiseKind.None"/>.</summary>
-    public static ILabelNoise? Create(NoiseKind kind, double rate, string datasetName, bool includeTrueClass = true) => kind switch
+    public static ILabelNoise? Create(NoiseKind kind, double rate, ImageDataset dataset, bool includeTrueClass = true) => kind switch
     {
         NoiseKind.None => null,
         NoiseKind.Symmetric => new SymmetricNoise(rate, includeTrueClass),
-        NoiseKind.Asymmetric => AsymmetricNoise.For(datasetName, rate),
+        NoiseKind.Asymmetric => AsymmetricNoise.For(dataset, rate),
         NoiseKind.Instance => new InstanceDependentNoise(rate),
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };

@@ -26,6 +26,9 @@ internal sealed class SampleKeyedCsv
         byPath = dataset.ItemPaths?.Select((p, i) => (p, i)).ToDictionary(t => t.p, t => t.i, StringComparer.Ordinal);
     }
 
+    /// <summary>The header row's cells, once <see cref="Rows"/> has read past it; null when the file has none.</summary>
+    public string[]? Header { get; private set; }
+
     /// <summary>
     /// The rows with their 1-based row numbers, trimmed, rows with no text skipped, and a first row skipped when its first
     /// cell is one of <paramref name="headerKeys"/> (case-insensitive).
@@ -41,7 +44,7 @@ internal sealed class SampleKeyedCsv
             row++;
             string[] cells = csv.Record ?? [];
             if (cells.All(c => c.Length == 0)) continue;
-            if (row == 1 && headerKeys.Contains(cells[0], StringComparer.OrdinalIgnoreCase)) continue;
+            if (row == 1 && headerKeys.Contains(cells[0], StringComparer.OrdinalIgnoreCase)) { Header = cells; continue; }
             yield return (row, cells);
         }
     }

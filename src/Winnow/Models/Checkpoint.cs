@@ -23,6 +23,9 @@ public sealed class Checkpoint : IDisposable
     /// <summary>The metadata, as JSON.</summary>
     public string MetadataJson { get; }
 
+    /// <summary>The file it was read from (null for one made in memory), for errors that name it.</summary>
+    public string? SourcePath { get; private init; }
+
     /// <summary>The tensors by name (on the CPU, detached from any dispose scope).</summary>
     public Dictionary<string, Tensor> Tensors { get; }
 
@@ -80,27 +83,50 @@ public sealed class Checkpoint : IDisposable
             for (int i = 0; i < count; i++)
             {
                 string name = r.ReadString();
-                var dtype = (ScalarType)r.ReadInt32();
+                int code = r.ReadInt32();
+                long elementSize = ElementSize((ScalarType)code);
+                if (elementSize == 0) throw new DataFormatException(path, $"damaged checkpoint (tensor '{name}' has unknown element type {code})");
                 int rank = r.ReadInt32();
                 if (rank < 0 || rank > 8) throw new DataFormatException(path, $"damaged checkpoint (tensor '{name}' has rank {rank})");
                 var shape = new long[rank];
-                for (int d = 0; d < rank; d++) shape[d] = r.ReadInt64();
+                long expected = elementSize;
+                for (int d = 0; d < rank; d++)
+                {
+                    shape[d] = r.ReadInt64();
+                    if (shape[d] < 0 || shape[d] > stream.Length) throw new DataFormatException(path, $"damaged checkpoint (tensor '{name}' has dimension {shape[d]})");
+                    expected = checked(expected * shape[d]);
+                }
                 long byteCount = r.ReadInt64();
-                if (byteCount < 0 || byteCount > stream.Length - stream.Position)
+                if (byteCount != expected) throw new DataFormatException(path, $"damaged checkpoint (tensor '{name}' holds {byteCount} bytes, its shape needs {expected})");
+                if (byteCount > stream.Length - stream.Position)
                     throw new DataFormatException(path, $"truncated checkpoint (tensor '{name}' needs {byteCount} bytes)");
-                var t = empty(shape, dtype).DetachFromDisposeScope();
-                if (t.bytes.Length != byteCount) throw new DataFormatException(path, $"damaged checkpoint (tensor '{name}' size)");
-                t.bytes = r.ReadBytes((int)byteCount);
+                var t = empty(shape, (ScalarType)code).DetachFromDisposeScope();
                 tensors[name] = t;
+                t.bytes = r.ReadBytes((int)byteCount);
             }
-            return new Checkpoint(json, tensors);
+            return new Checkpoint(json, tensors) { SourcePath = path };
         }
-        catch (EndOfStreamException e)
+        catch (Exception e) when (e is not DataFormatException)
         {
             foreach (var t in tensors.Values) t.Dispose();
-            throw new DataFormatException(path, "truncated checkpoint", e);
+            throw new DataFormatException(path, e is EndOfStreamException ? "truncated checkpoint" : $"damaged checkpoint ({e.Message.Split('\n', 2)[0].Trim()})", e);
+        }
+        catch
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+            throw;
         }
     }
+
+    /// <summary>Bytes per element of the element types a checkpoint may hold; 0 for any other code.</summary>
+    private static long ElementSize(ScalarType type) => type switch
+    {
+        ScalarType.Float64 or ScalarType.Int64 => 8,
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Int16 => 2,
+        ScalarType.Int8 or ScalarType.Byte or ScalarType.Bool => 1,
+        _ => 0,
+    };
 
     /// <summary>Copies the tensors into the network's parameters and buffers; every key must match in name and shape.</summary>
     public static void LoadNetwork(TorchSharp.torch.nn.Module net, IReadOnlyDictionary<string, Tensor> tensors, string what)

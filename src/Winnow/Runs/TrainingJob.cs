@@ -76,6 +76,12 @@ public sealed record RunManifest
     public int[]? InputShape { get; init; }
 
     /// <summary>
+    /// The per-channel mean and standard deviation the training images were normalised with (filled in when the run
+    /// starts): inference on other images normalises them the same way. Null in runs made before it was recorded.
+    /// </summary>
+    public Normalization? Normalization { get; init; }
+
+    /// <summary>
     /// The noise a method estimated during the run because nobody gave the labels' rate (<see cref="KnownNoise"/>), and
     /// from which it resolved its per-setting values (recorded in its options above); null otherwise.
     /// </summary>
@@ -182,6 +188,7 @@ public sealed class TrainingJob : IDisposable
             PrecisionChoice = precision,
             ClassNames = train.ClassNames.ToArray(),
             InputShape = [train.Channels, train.Height, train.Width],
+            Normalization = train.Normalization,
             ExcludedCount = manifest.ExcludeFile is null ? null : excluded.Length,
             SampleCount = train.Count,
         };
@@ -285,7 +292,8 @@ public sealed class TrainingJob : IDisposable
     /// <summary>The options.json of the run whose folder holds <paramref name="checkpointPath"/>, checked to describe a trained model.</summary>
     public static RunManifest ReadManifestBeside(string checkpointPath)
     {
-        var folder = new RunFolder(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!);
+        if (!File.Exists(checkpointPath)) throw new DataFormatException(checkpointPath, "checkpoint not found");
+        var folder = RunFolder.Existing(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!);
         var manifest = folder.ReadJson<RunManifest>(folder.OptionsFile);
         if (manifest.InputShape is not { Length: 3 } || manifest.ClassNames is null)
             throw new DataFormatException(folder.OptionsFile, "lacks inputShape or classNames; expected the options.json of a Winnow run");

@@ -75,10 +75,13 @@ public sealed record EpochMetrics
             if (lines[i].Length == 0) continue;
             var c = lines[i].Split(',');
             if (c.Length != header.Length) throw new DataFormatException(path, $"row {i + 1}: {c.Length} columns, expected {header.Length}");
-            double D(int k) => double.Parse(c[k], CultureInfo.InvariantCulture);
+            int row = i + 1;
+            double D(int k) => double.TryParse(c[k], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v
+                : throw new DataFormatException(path, $"row {row}: {header[k]} '{c[k]}' is not a number");
             rows.Add(new EpochMetrics
             {
-                Epoch = int.Parse(c[0], CultureInfo.InvariantCulture), LearningRate = D(1), TrainLoss = D(2), TestAccuracy = D(3),
+                Epoch = int.TryParse(c[0], NumberStyles.None, CultureInfo.InvariantCulture, out int epoch) ? epoch
+                    : throw new DataFormatException(path, $"row {row}: epoch '{c[0]}' is not a whole number"), LearningRate = D(1), TrainLoss = D(2), TestAccuracy = D(3),
                 TrainAccuracyNoisy = D(4), TrainAccuracyTrue = D(5), Memorization = D(6), CleanAuc = D(7), TrainSeconds = D(8), Seconds = D(9),
                 Extra = Enumerable.Range(Columns.Length, header.Length - Columns.Length).ToDictionary(k => header[k], D),
             });

@@ -19,11 +19,17 @@ public sealed class RunFolder
     };
 
     /// <summary>Uses (and creates) the folder at <paramref name="path"/>.</summary>
-    public RunFolder(string path)
+    public RunFolder(string path) : this(path, create: true) { }
+
+    private RunFolder(string path, bool create)
     {
         Path = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(Path);
+        if (create) Directory.CreateDirectory(Path);
     }
+
+    /// <summary>The run folder at <paramref name="path"/>, to read: an error naming it when it does not exist (never created).</summary>
+    public static RunFolder Existing(string path) =>
+        Directory.Exists(path) ? new RunFolder(path, create: false) : throw new DataFormatException(path, "folder not found; expected the folder of a 'winnow train' run");
 
     /// <summary>The folder.</summary>
     public string Path { get; }

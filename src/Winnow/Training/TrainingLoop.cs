@@ -260,15 +260,23 @@ public sealed class TrainingLoop
     /// <summary>Loads networks, optimisers and extra state from a checkpoint written by <see cref="SaveCheckpoint"/>.</summary>
     public static CheckpointState RestoreFrom(ITrainingMethod method, Checkpoint checkpoint)
     {
-        var state = JsonSerializer.Deserialize<CheckpointState>(checkpoint.MetadataJson, RunFolder.Json)
-            ?? throw new WinnowException("the checkpoint has no metadata");
-        if (state.Method != method.Name) throw new WinnowException($"the checkpoint was written by method '{state.Method}', not '{method.Name}'");
-        using (no_grad())
-            foreach (var (name, net) in method.Networks)
-                Checkpoint.LoadNetwork(net, checkpoint.WithPrefix($"net.{name}."), name);
-        foreach (var (name, opt) in method.Optimizers) opt.LoadState(checkpoint.WithPrefix($"opt.{name}."));
-        method.LoadExtraState(checkpoint.WithPrefix("extra."));
-        return state;
+        try
+        {
+            var state = JsonSerializer.Deserialize<CheckpointState>(checkpoint.MetadataJson, RunFolder.Json)
+                ?? throw new WinnowException("the checkpoint has no metadata");
+            if (state.Method != method.Name) throw new WinnowException($"the checkpoint was written by method '{state.Method}', not '{method.Name}'");
+            using (no_grad())
+                foreach (var (name, net) in method.Networks)
+                    Checkpoint.LoadNetwork(net, checkpoint.WithPrefix($"net.{name}."), name);
+            foreach (var (name, opt) in method.Optimizers) opt.LoadState(checkpoint.WithPrefix($"opt.{name}."));
+            method.LoadExtraState(checkpoint.WithPrefix("extra."));
+            return state;
+        }
+        catch (Exception e) when (checkpoint.SourcePath is not null && (e is JsonException || e is WinnowException and not DataFormatException))
+        {
+            // The error names the file: a checkpoint of another model or method, or damaged metadata.
+            throw new DataFormatException(checkpoint.SourcePath, e is JsonException ? $"damaged checkpoint metadata ({e.Message})" : e.Message, e);
+        }
     }
 
     /// <summary>A seed derived deterministically from the run's seed, the epoch and a stream number (SplitMix64 mixing).</summary>

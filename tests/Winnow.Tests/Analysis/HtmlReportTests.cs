@@ -48,7 +48,8 @@ public class HtmlReportTests
         report.AddSection("a", "A");
         Assert.Throws<ArgumentException>(() => report.AddSection("a", "again"));
         Assert.Throws<ArgumentException>(() => report.AddSection("b c", "space"));
-        Assert.Throws<ArgumentException>(() => report.AddSection("a", "A").Table(["one", "two"], [["only one"]]));
+        var ragged = Assert.Throws<ArgumentException>(() => report.AddSection("c", "C").Table(["one", "two"], [["only one"]]));
+        Assert.Contains("a row of 1 cells in a table of 2 columns", ragged.Message);
     }
 
     [Fact]

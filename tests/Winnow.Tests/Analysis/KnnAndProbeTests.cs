@@ -27,8 +27,10 @@ public class KnnAndProbeTests
         manual_seed(0);
         var labels = Enumerable.Range(0, 400).Select(i => i % 4).ToArray();
         var centres = randn(4, 8).Times(3);
-        var x = centres.index_select(0, tensor(labels.Select(l => (long)l).ToArray())) .Plus(randn(400, 8).Times(0.5));
-        double acc = LinearProbe.TrainLinear(x, labels, x, labels, 4, new LinearProbeOptions { Epochs = 20, BatchSize = 64, LearningRate = 1e-2 }, cancellation: TestContext.Current.CancellationToken);
+        Tensor Draw() => centres.index_select(0, tensor(labels.Select(l => (long)l).ToArray())).Plus(randn(400, 8).Times(0.5));
+        var x = Draw();
+        var heldOut = Draw(); // scored on points it never saw
+        double acc = LinearProbe.TrainLinear(x, labels, heldOut, labels, 4, new LinearProbeOptions { Epochs = 20, BatchSize = 64, LearningRate = 1e-2 }, cancellation: TestContext.Current.CancellationToken);
         Assert.True(acc > 0.95, $"probe accuracy {acc}");
     }
 }

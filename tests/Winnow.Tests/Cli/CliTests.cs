@@ -6,6 +6,8 @@ namespace Winnow.Tests.Cli;
 
 public class CliTests
 {
+    private static double Number(System.Text.RegularExpressions.Group group) => double.Parse(group.Value, System.Globalization.CultureInfo.InvariantCulture);
+
     private static (int Code, string Out, string Err) Winnow(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -128,6 +130,22 @@ public class CliTests
         Assert.True(evalCode == 0, evalErr);
         var acc = double.Parse(evalOut.Split("accuracy ")[1].Split('%')[0], System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(acc > 80, evalOut);
+        // --test-data alone: the run's model on another test folder, its images normalised as the training images were.
+        string otherTest = BarsFolder(48, 3);
+        var (otherCode, otherOut, otherErr) = Winnow("eval", "--checkpoint", Path.Combine(run, "best.ckpt"), "--test-data", otherTest);
+        Assert.True(otherCode == 0, otherErr);
+        Assert.StartsWith($"{Path.GetFileName(otherTest)}: accuracy ", otherOut);
+        Assert.Contains("on 48 images", otherOut);
+        // A folder whose classes differ in name from the model's is refused, not scored against the wrong classes.
+        Directory.Move(Path.Combine(otherTest, "class3"), Path.Combine(otherTest, "class9"));
+        var (renamedCode, _, renamedErr) = Winnow("eval", "--checkpoint", Path.Combine(run, "best.ckpt"), "--test-data", otherTest);
+        Assert.Equal(2, renamedCode);
+        Assert.Contains("class folders (class0, class1, class2, class9) differ from the training folder's (class0, class1, class2, class3)", renamedErr);
+        string typo = Path.Combine(TestData.TempDir(), "typo");
+        var (typoCode, _, typoErr) = Winnow("eval", "--checkpoint", Path.Combine(typo, "best.ckpt"));
+        Assert.Equal(2, typoCode);
+        Assert.Equal($"winnow: error: {Path.Combine(typo, "best.ckpt")}: checkpoint not found", typoErr.Trim());
+        Assert.False(Directory.Exists(typo));
 
         string csv = Path.Combine(run, "pred.csv");
         var (predCode, _, predErr) = Winnow("predict", "--checkpoint", Path.Combine(run, "last.ckpt"), "--out", csv);
@@ -205,7 +223,10 @@ public class CliTests
 
         var (probeCode, probeOut, probeErr) = Winnow("probe", "--encoder", encoder, "--dataset", "folder", "--data", train, "--test-data", test, "--channels", "1", "--epochs", "5");
         Assert.True(probeCode == 0, probeErr);
-        Assert.Matches(@"linear probe \d+\.\d\d%, kNN \(k=200\) \d+\.\d\d%", probeOut);
+        var probe = System.Text.RegularExpressions.Regex.Match(probeOut, @"linear probe (\d+\.\d\d)%, kNN \(k=200\) (\d+\.\d\d)%");
+        Assert.True(probe.Success, probeOut);
+        // Four bar classes (chance 25%): two SimCLR epochs already give features a linear head separates.
+        Assert.True(Number(probe.Groups[1]) > 90 && Number(probe.Groups[2]) > 90, probe.Value);
 
         string run = Path.Combine(TestData.TempDir(), "fixed");
         var (trainCode, trainOut, trainErr) = Winnow("train", "--dataset", "folder", "--data", train, "--test-data", test, "--channels", "1",
@@ -234,7 +255,9 @@ public class CliTests
         var separability = File.ReadAllLines(Path.Combine(analysis, "separability.csv"));
         Assert.Equal(2, separability.Length);
         Assert.StartsWith("fixed,end,2,", separability[1]);
-        Assert.Matches(@"fixed, end \(epoch 2\): mixture ROC-AUC \d\.\d{4}, linear probe \d+\.\d\d%", analyzeOut);
+        var separable = System.Text.RegularExpressions.Regex.Match(analyzeOut, @"fixed, end \(epoch 2\): mixture ROC-AUC (\d\.\d{4}), linear probe (\d+\.\d\d)%");
+        Assert.True(separable.Success, analyzeOut);
+        Assert.True(Number(separable.Groups[1]) > 0.9 && Number(separable.Groups[2]) > 90, separable.Value);
         // Each encoder's PCA and t-SNE map of every one of the 256 images (fewer than --map-samples).
         var map = File.ReadAllLines(Path.Combine(analysis, "feature_map.csv"));
         Assert.Equal("encoder,index,class,wrong,pca1,pca2,tsne1,tsne2", map[0]);
@@ -246,7 +269,8 @@ public class CliTests
         Assert.Contains("id=\"spectrum\"", html);
         Assert.Contains("id=\"memorisation\"", html);
         Assert.Contains("id=\"jacobian\"", html);
-        Assert.True(html.Split("data:image/png;base64,").Length - 1 >= 6, "the spectrum's two plots, the Jacobian's two and the curves");
+        // The spectrum's two plots, the Jacobian's two, PCA and t-SNE of each of the three encoders, five curves, one separability plot.
+        TestData.AssertEmbeddedPlots(html, 2 + 2 + 6 + 5 + 1);
         var (noInputCode, _, noInputErr) = Winnow("analyze", "--out", analysis);
         Assert.Equal(2, noInputCode);
         Assert.Equal("winnow: error: give at least one --encoder, --run or --random", noInputErr.Trim());
@@ -277,7 +301,8 @@ public class CliTests
         Assert.Contains("dividemix λ_u", note);
         using var options = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "options.json")));
         var estimate = options.RootElement.GetProperty("noiseEstimate");
-        Assert.InRange(estimate.GetProperty("wrongFraction").GetDouble(), 0.05, 0.7);
+        // 40% planted; two warm-up epochs on 240 images estimate it roughly (0.60 when written), but not as "clean".
+        Assert.InRange(estimate.GetProperty("wrongFraction").GetDouble(), 0.2, 0.7);
         var dividemix = options.RootElement.GetProperty("methodOptions");
         foreach (var name in new[] { "lambdaU", "threshold", "lossHistory", "alpha" })
             Assert.Equal(System.Text.Json.JsonValueKind.Number, dividemix.GetProperty(name).ValueKind);

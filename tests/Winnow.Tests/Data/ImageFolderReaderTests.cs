@@ -69,6 +69,35 @@ public class ImageFolderReaderTests
     }
 
     [Fact]
+    public void TruncatedImageIsAnErrorNotABlankImage()
+    {
+        // A half-copied PNG: SkiaSharp's own decoder returns it with the missing rows blank.
+        string root = MakeFolder(size: 64);
+        string path = Path.Combine(root, "dog", "half.png");
+        using (var bmp = new SKBitmap(64, 64))
+        {
+            for (int y = 0; y < 64; y++)
+                for (int x = 0; x < 64; x++) bmp.SetPixel(x, y, new SKColor((byte)(x * 4), (byte)(y * 4), (byte)(x ^ y)));
+            using var data = bmp.Encode(SKEncodedImageFormat.Png, 100);
+            var bytes = data.ToArray();
+            File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+        }
+        var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root));
+        Assert.Equal($"{path}: truncated image: the file ends before its last pixel row", e.Message);
+    }
+
+    [Fact]
+    public void TestImagesOfAnotherSizeAreRefused()
+    {
+        var spec = new DatasetSpec { Kind = DatasetKind.Folder, Path = MakeFolder(size: 8), TestPath = MakeFolder(size: 16) };
+        var e = Assert.Throws<DataFormatException>(() => spec.LoadTest(spec.LoadTrain()));
+        Assert.Equal($"{spec.TestPath}: images are 16x16, the training folder's 8x8; pass --image-size to resize both", e.Message);
+        // Resized to one size, both are read.
+        var resized = spec with { ImageSize = 4 };
+        Assert.Equal(4, resized.LoadTest(resized.LoadTrain()).Height);
+    }
+
+    [Fact]
     public void EmptyFolderAndEmptyClassAreRejected()
     {
         string root = TestData.TempDir();
@@ -94,6 +123,32 @@ public class LabelFileTests
         var relabeled = LabelFile.Apply(ds, csv);
         Assert.Equal([1, 1, 0], relabeled.Labels);
         Assert.Equal([0, 0, 1], ds.Labels);
+    }
+
+    [Fact]
+    public void NumericClassNamesAreReadAsNamesAndCaseOnlyMatchesWhenUnambiguous()
+    {
+        // Folders "1" and "2": the label "1" is the class named 1 (index 0), never index 1; "0" is no class name.
+        string root = TestData.TempDir();
+        ImageFolderReaderTests.WriteImage(Path.Combine(root, "1", "a.png"), 4, 4, SKColors.Red);
+        ImageFolderReaderTests.WriteImage(Path.Combine(root, "2", "b.png"), 4, 4, SKColors.Blue);
+        var numbered = ImageFolderReader.Load(root);
+        string csv = Path.Combine(TestData.TempDir(), "labels.csv");
+        File.WriteAllText(csv, "path,label\n1/a.png,2\n2/b.png,1\n");
+        Assert.Equal([1, 0], LabelFile.Apply(numbered, csv).Labels);
+        File.WriteAllText(csv, "path,label\n1/a.png,0\n2/b.png,1\n");
+        Assert.Equal($"{csv}: row 2: label 0 is not a class name, and labels are read as class names because class '1' is a number (1, 2)",
+            Assert.Throws<DataFormatException>(() => LabelFile.Apply(numbered, csv)).Message);
+
+        // Folders "Cat", "cat" and "dog": exact names pick their class, "DOG" is dog, "CAT" is neither.
+        root = TestData.TempDir();
+        foreach (var (folder, file) in new[] { ("Cat", "a.png"), ("cat", "b.png"), ("dog", "c.png") })
+            ImageFolderReaderTests.WriteImage(Path.Combine(root, folder, file), 4, 4, SKColors.Green);
+        var cased = ImageFolderReader.Load(root);
+        File.WriteAllText(csv, "path,label\nCat/a.png,cat\ncat/b.png,Cat\ndog/c.png,DOG\n");
+        Assert.Equal([1, 0, 2], LabelFile.Apply(cased, csv).Labels);
+        File.WriteAllText(csv, "path,label\nCat/a.png,CAT\ncat/b.png,Cat\ndog/c.png,dog\n");
+        Assert.Contains("row 2: label 'CAT' is neither a class index nor one of the class names (Cat, cat, dog)", Assert.Throws<DataFormatException>(() => LabelFile.Apply(cased, csv)).Message);
     }
 
     [Theory]

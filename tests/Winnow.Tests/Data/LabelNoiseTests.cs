@@ -80,6 +80,25 @@ public class LabelNoiseTests
     }
 
     [Fact]
+    public void AnImageFolderGetsTheMapOfItsClassNamesInItsOwnOrder()
+    {
+        // Fashion-MNIST exported as folders: sorted by name, "ankle boot" first, "T-shirt_top" for "t-shirt/top".
+        string[] names = ["Ankle boot", "Bag", "Coat", "Dress", "Pullover", "Sandal", "Shirt", "Sneaker", "T-shirt_top", "Trouser"];
+        ImageDataset Folder(string[] classes) => new("fashion-mnist", new byte[10 * 4], Enumerable.Range(0, 10).ToArray(), 1, 2, 2, classes,
+            new Normalization([0.5f], [0.5f]), classes.Select(c => $"{c}/0.png").ToArray());
+        var noise = AsymmetricNoise.For(Folder(names), 0.4);
+        // ankle boot → sneaker, coat ↔ dress, pullover → shirt, sneaker → sandal; the rest keep their class.
+        Assert.Equal([7, 1, 3, 2, 6, 5, 6, 5, 8, 9], noise.Map);
+        Assert.Equal("Fashion-MNIST", noise.MapName);
+        // A folder named fashion-mnist whose classes are not Fashion-MNIST's gets no map by its name.
+        var e = Assert.Throws<WinnowException>(() => AsymmetricNoise.For(Folder(Enumerable.Range(0, 10).Select(i => $"c{i}").ToArray()), 0.4));
+        Assert.StartsWith("no asymmetric noise map fits the classes of 'fashion-mnist' (c0, c1,", e.Message);
+        // The built-in readers' names give the maps as the spec writes them.
+        Assert.Equal(AsymmetricNoise.Cifar10Map, AsymmetricNoise.For(new ImageDataset("cifar10/train", new byte[10 * 4], Enumerable.Range(0, 10).ToArray(), 1, 2, 2,
+            Cifar10Reader.Classes.ToArray(), new Normalization([0.5f], [0.5f])), 0.4).Map);
+    }
+
+    [Fact]
     public void InstanceDependentNoiseHasTheRequestedMeanRate()
     {
         var bars = TestData.Bars(4000, classes: 10);

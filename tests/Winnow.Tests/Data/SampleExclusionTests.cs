@@ -32,6 +32,16 @@ public class SampleExclusionTests
     }
 
     [Fact]
+    public void AnIndexAndAPathThatNameDifferentImagesAreRefused()
+    {
+        // label_issues.csv of an image folder names each sample by index and by path; an image added since shifts the indices.
+        var ds = ImageFolderReader.Load(ImageFolderReaderTests.MakeFolder()); // cat/a.png, cat/b.png, dog/c.jpg
+        Assert.Equal([0, 2], SampleExclusion.Read(Csv("index,path,given_label\n2,dog/c.jpg,1\n0,cat/a.png,0\n"), ds));
+        var e = Assert.Throws<DataFormatException>(() => SampleExclusion.Read(Csv("index,path,given_label\n0,cat/a.png,0\n1,dog/c.jpg,1\n"), ds));
+        Assert.EndsWith("row 3: index 1 is the image cat/b.png, but the row's path is dog/c.jpg; the folder changed since the file was written", e.Message);
+    }
+
+    [Fact]
     public void BadRowsAreNamed()
     {
         var ds = TestData.Bars(10);

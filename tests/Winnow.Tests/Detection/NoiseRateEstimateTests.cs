@@ -100,7 +100,7 @@ public class NoiseRateEstimateTests
         var told = new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.8 };
         Assert.Equal(told, new RunManifest { Noise = told }.KnownNoise());
         Assert.Equal(told, new RunManifest { Noise = told with { File = "noisy.csv" } }.KnownNoise() is { } n ? n with { File = null } : null);
-        Assert.NotNull(new RunManifest().KnownNoise()); // Fashion-MNIST's own labels: clean
+        Assert.Equal(NoiseKind.None, new RunManifest().KnownNoise()?.Kind); // Fashion-MNIST's own labels: clean
         Assert.Null(new RunManifest { Dataset = new DatasetSpec { LabelFile = "labels.csv" } }.KnownNoise());
         Assert.Null(new RunManifest { Noise = new NoiseSpec { File = "noisy.csv" } }.KnownNoise());
         Assert.Null(new RunManifest { Dataset = new DatasetSpec { Kind = DatasetKind.Folder, Path = "images" } }.KnownNoise());

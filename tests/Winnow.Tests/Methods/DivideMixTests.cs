@@ -33,13 +33,19 @@ public class DivideMixTests
     }
 
     [Fact]
-    public void BetaDrawsHaveTheRightMean()
+    public void BetaDrawsHaveTheRightMeanAndSpread()
     {
+        // Beta(α, α) has mean ½ and variance 1/(4(2α + 1)): 1/36 for α 4, 1/8 for α ½ (a uniform draw: 1/12).
         var rng = new Random(1);
-        double mean = Enumerable.Range(0, 20000).Average(_ => BetaDistribution.Sample(4, rng));
-        Assert.Equal(0.5, mean, 2);
-        var skewed = Enumerable.Range(0, 20000).Average(_ => BetaDistribution.Sample(0.5, rng));
-        Assert.Equal(0.5, skewed, 1);
+        foreach (var (alpha, variance) in new[] { (4.0, 1.0 / 36), (0.5, 1.0 / 8) })
+        {
+            var draws = Enumerable.Range(0, 20000).Select(_ => BetaDistribution.Sample(alpha, rng)).ToArray();
+            double mean = draws.Average();
+            Assert.Equal(0.5, mean, 2);
+            Assert.InRange(draws.Average(x => (x - mean) * (x - mean)), variance * 0.95, variance * 1.05);
+        }
+        // Beta(½, ½) is the arcsine law: P(x < 0.1) = (2/π)·asin(√0.1) = 0.2048, against 0.1 for a uniform draw.
+        Assert.InRange(Enumerable.Range(0, 20000).Count(_ => BetaDistribution.Sample(0.5, rng) < 0.1) / 20000.0, 0.19, 0.22);
     }
 
     [Fact]

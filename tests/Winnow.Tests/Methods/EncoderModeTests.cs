@@ -60,7 +60,7 @@ public class EncoderModeTests
         Assert.Contains(before.Keys, k => k.Contains("running_mean"));
         foreach (var (key, value) in before) Assert.Equal(value, after[key]);
         Assert.NotEqual(headBefore, classifier.Head.parameters().First().data<float>().ToArray());
-        Assert.True(result.Summary.Best > 0.5, $"a linear head on pre-trained features should learn bars, got {result.Summary.Best}");
+        Assert.True(result.Summary.Best > 0.9, $"a linear head on pre-trained features should learn bars, got {result.Summary.Best}");
         // The head sees standardised features, calibrated on the un-augmented training images, and checkpoints carry the statistics.
         Assert.True(classifier.Standardizer is { IsCalibrated: true });
         using var features = Evaluation.FeatureMatrix(classifier.Features, train, cancellation: TestContext.Current.CancellationToken);

@@ -244,7 +244,9 @@ public class SanmTrainingTests
         var full = new TrainingLoop(Quick).Run(a, train, labels, test, whole, cancellation: TestContext.Current.CancellationToken);
         // Four classes, half the labels wrong: chance is 25%.
         Assert.True(full.Epochs[^1].TestAccuracy > 0.6, $"test accuracy {full.Epochs[^1].TestAccuracy}");
-        Assert.True(full.Epochs[^1].Extra["labeled_1"] > 0);
+        // The masked epochs ran on a division that kept part of the set, neither none nor all of it (after one warm-up
+        // epoch it is still rough: the division's quality is DivideMixTests', on the same shared code).
+        Assert.InRange(full.Epochs[^1].Extra["labeled_1"], 40, 360);
         // The networks at the end of the one warm-up epoch are kept for the separability analysis.
         using (var warm = Checkpoint.Load(whole.WarmupCheckpoint))
             Assert.Contains("\"completedEpochs\":1", warm.MetadataJson.Replace(" ", ""), StringComparison.OrdinalIgnoreCase);

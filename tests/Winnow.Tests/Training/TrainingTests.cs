@@ -156,7 +156,8 @@ public class TrainingLoopTests
         Assert.Equal(3, result.Epochs.Count);
         Assert.True(result.Summary.Best > 0.9, $"best test accuracy {result.Summary.Best}");
         Assert.True(result.Epochs[^1].TrainAccuracyTrue > 0.9);
-        Assert.InRange(result.Epochs[^1].Memorization, 0, 1);
+        // A network that learnt the bars predicts their true class for most wrong labels: few are memorised.
+        Assert.True(result.Epochs[^1].Memorization < 0.2, $"memorised {result.Epochs[^1].Memorization}");
         // A model that learned the clean pattern gives wrong labels high losses: the loss mixture finds them.
         Assert.True(result.Epochs[^1].CleanAuc > 0.9, $"clean-probability ROC-AUC {result.Epochs[^1].CleanAuc}");
         Assert.True(File.Exists(folder.LastCheckpoint) && File.Exists(folder.BestCheckpoint) && File.Exists(folder.SummaryFile));
