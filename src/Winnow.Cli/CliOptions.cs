@@ -26,17 +26,19 @@ internal sealed class DatasetOptions
     }
 
     /// <summary>
-    /// The dataset a command reads instead of <paramref name="recorded"/> (a run's): a different one when --dataset or
-    /// --data is given; otherwise the recorded one with each other dataset option given on the command line replacing its
-    /// recorded value (--test-data alone evaluates the run's model on another test folder).
+    /// The dataset a command reads instead of <paramref name="recorded"/> (a run's): a dataset of another format when
+    /// --dataset names one; otherwise the recorded one with each dataset option given on the command line replacing its
+    /// recorded value (--test-data alone evaluates the run's model on another test folder; --data and --test-data
+    /// another image folder, read with the run's channels and size).
     /// </summary>
     public DatasetSpec Override(ParseResult r, DatasetSpec recorded)
     {
         bool Given(Option o) => r.GetResult(o) is { Implicit: false };
-        if (Given(Dataset) || Given(Data)) return Read(r);
-        var given = Read(r) with { Kind = recorded.Kind };
+        var given = Read(r, Given(Dataset) ? null : recorded.Kind);
+        if (given.Kind != recorded.Kind) return given;
         return recorded with
         {
+            Path = Given(Data) ? given.Path : recorded.Path,
             TestPath = Given(TestData) ? given.TestPath : recorded.TestPath,
             ImageSize = Given(ImageSize) ? given.ImageSize : recorded.ImageSize,
             Channels = Given(Channels) ? r.GetValue(Channels) : recorded.Channels,
@@ -44,18 +46,21 @@ internal sealed class DatasetOptions
         };
     }
 
-    public DatasetSpec Read(ParseResult r)
+    /// <summary>The dataset the options name; <paramref name="kind"/>, when given, stands for --dataset.</summary>
+    public DatasetSpec Read(ParseResult r, DatasetKind? kind = null)
     {
-        var kind = r.GetValue(Dataset) switch
+        kind ??= r.GetValue(Dataset) switch
         {
             "mnist" => DatasetKind.Mnist,
             "cifar10" => DatasetKind.Cifar10,
             "folder" => DatasetKind.Folder,
             _ => DatasetKind.FashionMnist,
         };
+        if (kind != DatasetKind.Folder && r.GetResult(TestData) is { Implicit: false })
+            throw new WinnowException($"--test-data applies to image folders (--dataset folder); {(kind == DatasetKind.Cifar10 ? "cifar10" : kind == DatasetKind.Mnist ? "mnist" : "fashion-mnist")} has its own test set");
         return new()
         {
-            Kind = kind,
+            Kind = kind.Value,
             // Absolute, so that a run resumed or evaluated from another directory reads the same files.
             Path = FullPath(r.GetValue(Data)),
             TestPath = FullPath(r.GetValue(TestData)),

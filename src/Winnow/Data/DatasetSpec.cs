@@ -105,15 +105,7 @@ public sealed record NoiseSpec
     /// <summary>The training labels for <paramref name="train"/>.</summary>
     public NoisyLabelSet Create(ImageDataset train, bool trueLabelsKnown)
     {
-        if (File is not null)
-        {
-            var loaded = NoisyLabelSet.Load(File, train.Count, train.ClassCount);
-            // A file made for another dataset of the same size (MNIST's beside Fashion-MNIST's) would be trusted for every
-            // figure measured against the true labels: its true labels must be the dataset's.
-            if (trueLabelsKnown && loaded.True is { } truth && Enumerable.Range(0, train.Count).FirstOrDefault(i => truth[i] != train.Labels[i], -1) is int differs and >= 0)
-                throw new DataFormatException(File, $"row {differs + 2}: true_label {truth[differs]}, but image {differs} of {train.Name} is labeled {train.Labels[differs]}; the file was made for other images");
-            return loaded;
-        }
+        if (File is not null) return NoisyLabelSet.Load(File, train.Count, train.ClassCount, trueLabelsKnown ? train.Labels : null);
         var set = NoisyLabelSet.Create(train, LabelNoiseFactory.Create(Kind, Rate, train, IncludeTrueClass), Seed);
         return trueLabelsKnown || Kind != NoiseKind.None ? set : new NoisyLabelSet(set.Noisy, null, set.ClassCount, "user-supplied labels (truth unknown)");
     }

@@ -66,11 +66,15 @@ public static class ImageFolderReader
                         throw new DataFormatException(path, $"image is {bitmap.Width}x{bitmap.Height}, expected {width}x{height} like the first image; pass a resize size");
                     WritePixels(bitmap, path, width, height, channels, pixels.AsSpan((int)((long)i * imageSize), imageSize));
                 }
-                catch (Exception e) when (e is not WinnowException)
+                catch (Exception e) when (e is not WinnowException and not OutOfMemoryException)
                 {
                     throw new DataFormatException(path, $"cannot read image: {e.Message}", e);
                 }
             });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.OfType<OutOfMemoryException>().FirstOrDefault() is { } outOfMemory)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(outOfMemory);
         }
         catch (AggregateException e) when (e.InnerExceptions.FirstOrDefault(x => x is WinnowException) is WinnowException first)
         {
@@ -86,14 +90,16 @@ public static class ImageFolderReader
 
     /// <summary>
     /// Decodes every pixel of the image or fails naming it. SKBitmap.Decode accepts a file that ends early (a half-copied
-    /// image) and leaves its missing rows blank; here that is an error.
+    /// image) and leaves its missing rows blank; here that is an error. Otherwise the pixels are SKBitmap.Decode's: the
+    /// codec's colour type, premultiplied alpha (a transparent image over black), no colour-space conversion.
     /// </summary>
     private static SKBitmap Decode(string path)
     {
         using var codec = SKCodec.Create(path, out var opened)
             ?? throw new DataFormatException(path, $"cannot decode image: not a valid PNG or JPEG file ({opened})");
-        var info = codec.Info.WithColorType(SKColorType.Rgba8888);
-        if (info.AlphaType == SKAlphaType.Premul) info = info.WithAlphaType(SKAlphaType.Unpremul);
+        var info = codec.Info;
+        if (info.AlphaType == SKAlphaType.Unpremul) info.AlphaType = SKAlphaType.Premul;
+        info.ColorSpace = null;
         var bitmap = new SKBitmap(info);
         var result = codec.GetPixels(bitmap.Info, bitmap.GetPixels());
         if (result == SKCodecResult.Success) return bitmap;

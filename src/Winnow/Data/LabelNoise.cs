@@ -71,7 +71,8 @@ public sealed record AsymmetricNoise(double Rate, int[] Map, string MapName) : I
     /// The asymmetric noise that fits <paramref name="dataset"/>: chosen by its class names when they are CIFAR-10's or
     /// Fashion-MNIST's in any order (an image folder sorts its class folders by name, "ankle boot" first, so the map is
     /// re-indexed through the names; case, spaces and punctuation are ignored), else by the dataset's name for a
-    /// dataset without names of its own (no image paths); an image folder with other classes has no map.
+    /// dataset without names of its own (no image paths) or whose classes are "0" … "9"; an image folder with other classes
+    /// has no map.
     /// </summary>
     public static AsymmetricNoise For(ImageDataset dataset, double rate)
     {
@@ -84,7 +85,10 @@ public sealed record AsymmetricNoise(double Rate, int[] Map, string MapName) : I
             var mapped = position.Select(p => Array.IndexOf(position, map[p])).ToArray();
             return new AsymmetricNoise(rate, mapped, mapName);
         }
-        if (dataset.ItemPaths is not null)
+        // A folder of the classes "0" … "9" in order (a common export of CIFAR-10 or Fashion-MNIST) keeps the map its
+        // name chooses, by index.
+        bool digits = dataset.ClassNames.SequenceEqual(Enumerable.Range(0, dataset.ClassCount).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        if (dataset.ItemPaths is not null && !digits)
             throw new WinnowException($"no asymmetric noise map fits the classes of '{dataset.Name}' ({string.Join(", ", dataset.ClassNames)}); maps exist for CIFAR-10's and Fashion-MNIST's ten classes");
         return For(dataset.Name, rate);
     }

@@ -57,8 +57,13 @@ public sealed class NoisyLabelSet
         AtomicFile.WriteAllText(path, sb.ToString());
     }
 
-    /// <summary>Reads a CSV written by <see cref="Save"/> for a dataset of <paramref name="expectedCount"/> samples.</summary>
-    public static NoisyLabelSet Load(string path, int expectedCount, int classCount)
+    /// <summary>
+    /// Reads a CSV written by <see cref="Save"/> for a dataset of <paramref name="expectedCount"/> samples. With
+    /// <paramref name="datasetLabels"/> (the dataset's own, true labels) every row's true_label must be the dataset's: a
+    /// file made for other images of the same count (MNIST's beside Fashion-MNIST's) would otherwise be trusted for every
+    /// figure measured against the truth.
+    /// </summary>
+    public static NoisyLabelSet Load(string path, int expectedCount, int classCount, IReadOnlyList<int>? datasetLabels = null)
     {
         if (!File.Exists(path)) throw new DataFormatException(path, "noisy-label file not found");
         using var reader = new StreamReader(path);
@@ -81,6 +86,8 @@ public sealed class NoisyLabelSet
             noisy[count] = ParseLabel(path, row, cells[1], classCount, "noisy_label");
             if (cells[2].Length == 0) hasTruth = false;
             else truth[count] = ParseLabel(path, row, cells[2], classCount, "true_label");
+            if (datasetLabels is not null && cells[2].Length > 0 && truth[count] != datasetLabels[count])
+                throw new DataFormatException(path, $"row {row}: true_label {truth[count]}, but image {count} is labeled {datasetLabels[count]} in the dataset; the file was made for other images");
             count++;
         }
         if (count != expectedCount)

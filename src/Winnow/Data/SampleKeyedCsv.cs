@@ -35,7 +35,7 @@ internal sealed class SampleKeyedCsv
     /// </summary>
     public IEnumerable<(int Row, string[] Cells)> Rows(params string[] headerKeys)
     {
-        var config = new CsvConfiguration(CultureInfo.InvariantCulture) { HasHeaderRecord = false, TrimOptions = TrimOptions.Trim, BadDataFound = null };
+        var config = new CsvConfiguration(CultureInfo.InvariantCulture) { HasHeaderRecord = false, TrimOptions = TrimOptions.Trim, BadDataFound = null, IgnoreBlankLines = false }; // blank lines counted, so rows are line numbers
         using var reader = new StreamReader(path);
         using var csv = new CsvParser(reader, config);
         int row = 0;

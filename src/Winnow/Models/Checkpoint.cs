@@ -106,7 +106,7 @@ public sealed class Checkpoint : IDisposable
             }
             return new Checkpoint(json, tensors) { SourcePath = path };
         }
-        catch (Exception e) when (e is not DataFormatException)
+        catch (Exception e) when (e is EndOfStreamException || e is not (DataFormatException or OutOfMemoryException or UnauthorizedAccessException or IOException))
         {
             foreach (var t in tensors.Values) t.Dispose();
             throw new DataFormatException(path, e is EndOfStreamException ? "truncated checkpoint" : $"damaged checkpoint ({e.Message.Split('\n', 2)[0].Trim()})", e);

@@ -141,6 +141,9 @@ public class CliTests
         var (renamedCode, _, renamedErr) = Winnow("eval", "--checkpoint", Path.Combine(run, "best.ckpt"), "--test-data", otherTest);
         Assert.Equal(2, renamedCode);
         Assert.Contains("class folders (class0, class1, class2, class9) differ from the training folder's (class0, class1, class2, class3)", renamedErr);
+        var (builtInCode, _, builtInErr) = Winnow("eval", "--checkpoint", Path.Combine(run, "best.ckpt"), "--dataset", "mnist", "--test-data", otherTest);
+        Assert.Equal(2, builtInCode);
+        Assert.Equal("winnow: error: --test-data applies to image folders (--dataset folder); mnist has its own test set", builtInErr.Trim());
         string typo = Path.Combine(TestData.TempDir(), "typo");
         var (typoCode, _, typoErr) = Winnow("eval", "--checkpoint", Path.Combine(typo, "best.ckpt"));
         Assert.Equal(2, typoCode);

@@ -22,9 +22,12 @@ public class DatasetSpecTests
         File.WriteAllText(csv, "index,noisy_label,true_label\n0,1,0\n1,1,1\n2,0,1\n3,1,1\n");
         var spec = new NoiseSpec { File = csv };
         var e = Assert.Throws<DataFormatException>(() => spec.Create(train, trueLabelsKnown: true));
-        Assert.Equal($"{csv}: row 4: true_label 1, but image 2 of uniform is labeled 0; the file was made for other images", e.Message);
+        Assert.Equal($"{csv}: row 4: true_label 1, but image 2 is labeled 0 in the dataset; the file was made for other images", e.Message);
         // With the user's own labels (truth unknown) the file's true labels are not compared.
         Assert.Equal([1, 1, 0, 1], spec.Create(train, trueLabelsKnown: false).Noisy);
+        // A blank line counts: the row named is the file's line.
+        File.WriteAllText(csv, "index,noisy_label,true_label\n0,1,0\n\n1,1,1\n2,0,1\n3,1,1\n");
+        Assert.StartsWith($"{csv}: row 5: true_label 1,", Assert.Throws<DataFormatException>(() => spec.Create(train, trueLabelsKnown: true)).Message);
         File.WriteAllText(csv, "index,noisy_label,true_label\n0,1,0\n1,1,1\n2,0,0\n3,1,1\n");
         Assert.Equal(0.25, spec.Create(train, trueLabelsKnown: true).Summarize().NoiseRate, 6);
     }

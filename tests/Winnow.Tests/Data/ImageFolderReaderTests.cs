@@ -87,6 +87,20 @@ public class ImageFolderReaderTests
     }
 
     [Fact]
+    public void ATransparentImageIsReadOverBlack()
+    {
+        // (200, 100, 50) at half opacity reads as (100, 50, 25): premultiplied, as SkiaSharp's own decoder gives it.
+        string root = TestData.TempDir();
+        WriteImage(Path.Combine(root, "a", "x.png"), 4, 4, new SKColor(200, 100, 50, 128));
+        WriteImage(Path.Combine(root, "b", "y.png"), 4, 4, new SKColor(200, 100, 50, 255));
+        var ds = ImageFolderReader.Load(root);
+        Assert.InRange(ds.Image(0)[0], 98, 102);
+        Assert.InRange(ds.Image(0)[16], 48, 52);
+        Assert.InRange(ds.Image(0)[32], 23, 27);
+        Assert.Equal(200, ds.Image(1)[0]);
+    }
+
+    [Fact]
     public void TestImagesOfAnotherSizeAreRefused()
     {
         var spec = new DatasetSpec { Kind = DatasetKind.Folder, Path = MakeFolder(size: 8), TestPath = MakeFolder(size: 16) };
@@ -126,19 +140,26 @@ public class LabelFileTests
     }
 
     [Fact]
-    public void NumericClassNamesAreReadAsNamesAndCaseOnlyMatchesWhenUnambiguous()
+    public void ALabelThatIsOneClassesNameAndAnothersIndexNeedsTheHeaderToSayWhich()
     {
-        // Folders "1" and "2": the label "1" is the class named 1 (index 0), never index 1; "0" is no class name.
+        // Folders "1" and "2": is the label "1" the folder 1 (index 0) or index 1 (the folder 2)?
         string root = TestData.TempDir();
         ImageFolderReaderTests.WriteImage(Path.Combine(root, "1", "a.png"), 4, 4, SKColors.Red);
         ImageFolderReaderTests.WriteImage(Path.Combine(root, "2", "b.png"), 4, 4, SKColors.Blue);
         var numbered = ImageFolderReader.Load(root);
         string csv = Path.Combine(TestData.TempDir(), "labels.csv");
         File.WriteAllText(csv, "path,label\n1/a.png,2\n2/b.png,1\n");
-        Assert.Equal([1, 0], LabelFile.Apply(numbered, csv).Labels);
-        File.WriteAllText(csv, "path,label\n1/a.png,0\n2/b.png,1\n");
-        Assert.Equal($"{csv}: row 2: label 0 is not a class name, and labels are read as class names because class '1' is a number (1, 2)",
+        Assert.Equal($"{csv}: row 3: label '1' is the class named 1 (index 0) and the class at index 1 (2); give the header 'path,class_name' or 'path,class_index' to say which",
             Assert.Throws<DataFormatException>(() => LabelFile.Apply(numbered, csv)).Message);
+        File.WriteAllText(csv, "path,class_name\n1/a.png,2\n2/b.png,1\n");
+        Assert.Equal([1, 0], LabelFile.Apply(numbered, csv).Labels);
+        File.WriteAllText(csv, "path,class_index\n1/a.png,1\n2/b.png,0\n");
+        Assert.Equal([1, 0], LabelFile.Apply(numbered, csv).Labels);
+        // Unambiguous numbers read as before: "0" is no class name, so it is index 0; "2" is no index, so it is the folder 2.
+        File.WriteAllText(csv, "path,label\n1/a.png,2\n2/b.png,0\n");
+        Assert.Equal([1, 0], LabelFile.Apply(numbered, csv).Labels);
+        File.WriteAllText(csv, "path,class_name\n1/a.png,0\n2/b.png,1\n");
+        Assert.EndsWith("row 2: label '0' is not one of the class names (1, 2)", Assert.Throws<DataFormatException>(() => LabelFile.Apply(numbered, csv)).Message);
 
         // Folders "Cat", "cat" and "dog": exact names pick their class, "DOG" is dog, "CAT" is neither.
         root = TestData.TempDir();

@@ -46,6 +46,7 @@ public class SampleExclusionTests
     {
         var ds = TestData.Bars(10);
         Assert.EndsWith("row 3: index 10 is outside 0..9", Assert.Throws<DataFormatException>(() => SampleExclusion.Read(Csv("index\n1\n10\n"), ds)).Message);
+        Assert.EndsWith("row 4: index 10 is outside 0..9", Assert.Throws<DataFormatException>(() => SampleExclusion.Read(Csv("index\n1\n\n10\n"), ds)).Message);
         Assert.EndsWith("row 2: 'x.png' is not an image index (0..9)", Assert.Throws<DataFormatException>(() => SampleExclusion.Read(Csv("index\nx.png\n"), ds)).Message);
         Assert.EndsWith("row 1: '-1' is not an image index (0..9)", Assert.Throws<DataFormatException>(() => SampleExclusion.Read(Csv("-1\n"), ds)).Message);
         Assert.EndsWith("lists all 10 training samples; nothing would be left to train on",
