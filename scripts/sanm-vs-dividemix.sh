@@ -19,7 +19,7 @@ mkdir -p "$out"
 common=(--encoder "$encoder" --co-divide sequential --gmm-iterations 200 --ramp-epochs 5 --precision "${PRECISION:-auto}" --threads 1)
 case "${RECIPE:-80}" in
   80) common+=(--noise symmetric --noise-rate 0.8 --epochs 30 --schedule multistep --milestones 18) ;;
-  90) common+=(--noise symmetric --noise-rate 0.9 --epochs 25 --mix-alpha 0.01 --p-threshold 0.9 --hold-labeled-size --lambda-u 0) ;;
+  90) common+=(--noise symmetric --noise-rate 0.9 --epochs 25 --mixmatch-alpha 0.01 --p-threshold 0.9 --hold-labeled-size --lambda-u 0) ;;
   a40) common+=(--noise asymmetric --noise-rate 0.4 --epochs 13) ;;
   *) echo "RECIPE must be 80, 90 or a40" >&2; exit 2 ;;
 esac
