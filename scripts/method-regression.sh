@@ -33,6 +33,7 @@ run ce --method ce --epochs 2
 run ce-reg --method ce-reg --epochs 2
 run dividemix --method dividemix --epochs 3 --warmup 1
 run dividemix-encoder --method dividemix --encoder "$encoder" --epochs 3 --warmup 1 --co-divide sequential
+run sanm --method sanm --encoder "$encoder" --epochs 3 --warmup-epochs 1 --co-divide sequential
 run elr --method elr --epochs 2
 run elr-plus --method elr-plus --epochs 2
 run ce-fixed --method ce --encoder "$encoder" --encoder-mode fixed --epochs 2
