@@ -42,9 +42,8 @@ internal static class AnalyzeCommand
                 throw new WinnowException("give at least one --encoder, --run or --random");
             if (r.GetValue(samples) < 0) throw new WinnowException($"--samples must be 0 (all) or positive, got {r.GetValue(samples)}");
             if (r.GetValue(mapSamples) is < 0 or > 5000) throw new WinnowException($"--map-samples must be between 0 (no maps) and 5000, got {r.GetValue(mapSamples)}");
-            foreach (var runPath in runPaths)
-                if (!File.Exists(RunFolder.Existing(runPath).LastCheckpoint))
-                    throw new DataFormatException(RunFolder.Existing(runPath).LastCheckpoint, "missing; expected a 'winnow train' run folder");
+            foreach (string last in runPaths.Select(p => RunFolder.Existing(p).LastCheckpoint))
+                if (!File.Exists(last)) throw new DataFormatException(last, "missing; expected a 'winnow train' run folder");
             string outPath = r.GetValue(outDir)!;
             var spec = data.Read(r);
             var train = spec.LoadTrain();

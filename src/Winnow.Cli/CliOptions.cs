@@ -8,10 +8,14 @@ namespace Winnow.Cli;
 /// <summary>Options that name a dataset, shared by train, noise, eval and predict.</summary>
 internal sealed class DatasetOptions
 {
+    /// <summary>--dataset's values and the formats they name; the first is the default.</summary>
+    private static readonly (string Name, DatasetKind Kind)[] Kinds =
+        [("fashion-mnist", DatasetKind.FashionMnist), ("mnist", DatasetKind.Mnist), ("cifar10", DatasetKind.Cifar10), ("folder", DatasetKind.Folder)];
+
     public Option<string> Dataset { get; } = new("--dataset")
     {
         Description = "Dataset format: fashion-mnist (default), mnist, cifar10 (binary version) or folder (root/<class>/<image>.png|jpg)",
-        DefaultValueFactory = _ => "fashion-mnist",
+        DefaultValueFactory = _ => Kinds[0].Name,
     };
     public Option<string?> Data { get; } = new("--data") { Description = $"Folder of the dataset's files, or the training image folder (default for fashion-mnist: {MnistFamily.DefaultFashionMnistFolder})" };
     public Option<string?> TestData { get; } = new("--test-data") { Description = "Image folders only: the test image folder" };
@@ -21,7 +25,7 @@ internal sealed class DatasetOptions
 
     public DatasetOptions(Command command)
     {
-        Dataset.AcceptOnlyFromAmong("fashion-mnist", "mnist", "cifar10", "folder");
+        Dataset.AcceptOnlyFromAmong([.. Kinds.Select(k => k.Name)]);
         foreach (var o in new Option[] { Dataset, Data, TestData, ImageSize, Channels, LabelFile }) command.Options.Add(o);
     }
 
@@ -49,15 +53,9 @@ internal sealed class DatasetOptions
     /// <summary>The dataset the options name; <paramref name="kind"/>, when given, stands for --dataset.</summary>
     public DatasetSpec Read(ParseResult r, DatasetKind? kind = null)
     {
-        kind ??= r.GetValue(Dataset) switch
-        {
-            "mnist" => DatasetKind.Mnist,
-            "cifar10" => DatasetKind.Cifar10,
-            "folder" => DatasetKind.Folder,
-            _ => DatasetKind.FashionMnist,
-        };
+        kind ??= Kinds.First(k => k.Name == r.GetValue(Dataset)).Kind;
         if (kind != DatasetKind.Folder && r.GetResult(TestData) is { Implicit: false })
-            throw new WinnowException($"--test-data applies to image folders (--dataset folder); {(kind == DatasetKind.Cifar10 ? "cifar10" : kind == DatasetKind.Mnist ? "mnist" : "fashion-mnist")} has its own test set");
+            throw new WinnowException($"--test-data applies to image folders (--dataset folder); {Kinds.First(k => k.Kind == kind).Name} has its own test set");
         return new()
         {
             Kind = kind.Value,

@@ -25,17 +25,14 @@ public static class LabelFile
         var labels = new int[dataset.Count];
         var seenRow = new int[dataset.Count];
         var file = new SampleKeyedCsv(csvPath, dataset, "label file");
-        int labelRows = 0;
-        Reading? reading = null;
-        foreach (var (row, cells) in file.Rows("path", "file", "index"))
+        var reading = file.Header is [_, var column, ..] ? column.ToLowerInvariant() switch
         {
-            reading ??= file.Header is [_, var column, ..] ? column.ToLowerInvariant() switch
-            {
-                "class_name" => Reading.Names,
-                "class_index" => Reading.Indices,
-                _ => Reading.Either,
-            } : Reading.Either;
-            labelRows++;
+            "class_name" => Reading.Names,
+            "class_index" => Reading.Indices,
+            _ => Reading.Either,
+        } : Reading.Either;
+        foreach (var (row, cells) in file.Rows)
+        {
             if (cells.Length != 2) throw new DataFormatException(csvPath, $"row {row}: {cells.Length} columns, expected 2 (path or index, label)");
             int index = file.Sample(row, cells[0]);
             int? byName = reading == Reading.Indices ? null
@@ -57,7 +54,7 @@ public static class LabelFile
             if (seenRow[index] != 0) throw new DataFormatException(csvPath, $"row {row}: image {index} was already labeled on row {seenRow[index]}");
             seenRow[index] = row;
         }
-        if (labelRows == 0)
+        if (file.Rows.Count == 0)
             throw new DataFormatException(csvPath, $"holds no label rows; expected one row (path or index, label) for each of the {dataset.Count} images");
         int missing = Array.IndexOf(seenRow, 0);
         if (missing >= 0)

@@ -17,15 +17,14 @@ public static class SampleExclusion
     {
         var listed = new SortedSet<int>();
         var file = new SampleKeyedCsv(csvPath, dataset, "exclusion file");
-        int? pathColumn = null;
-        foreach (var (row, cells) in file.Rows("index", "path", "file"))
+        // A file that names each sample twice, by index and by path (label_issues.csv of an image folder), must name the
+        // same image both ways: images added to or removed from the folder since shift the indices.
+        int pathColumn = file.Header is { } header ? Array.FindIndex(header, h => h.Equals("path", StringComparison.OrdinalIgnoreCase)) : -1;
+        foreach (var (row, cells) in file.Rows)
         {
             int sample = file.Sample(row, cells[0]);
-            // A file that names each sample twice, by index and by path (label_issues.csv of an image folder), must
-            // name the same image both ways: images added to or removed from the folder since shift the indices.
-            pathColumn ??= file.Header is { } header ? Array.FindIndex(header, h => h.Equals("path", StringComparison.OrdinalIgnoreCase)) : -1;
-            if (pathColumn > 0 && dataset.ItemPaths is { } paths && pathColumn < cells.Length && file.Sample(row, cells[pathColumn.Value]) != sample)
-                throw new DataFormatException(csvPath, $"row {row}: index {sample} is the image {paths[sample]}, but the row's path is {cells[pathColumn.Value]}; the folder changed since the file was written");
+            if (pathColumn > 0 && dataset.ItemPaths is { } paths && pathColumn < cells.Length && file.Sample(row, cells[pathColumn]) != sample)
+                throw new DataFormatException(csvPath, $"row {row}: index {sample} is the image {paths[sample]}, but the row's path is {cells[pathColumn]}; the folder changed since the file was written");
             listed.Add(sample);
         }
         if (listed.Count == dataset.Count) throw new DataFormatException(csvPath, $"lists all {dataset.Count} training samples; nothing would be left to train on");

@@ -14,9 +14,12 @@ internal sealed class SampleKeyedCsv
     private readonly ImageDataset dataset;
     private readonly Dictionary<string, int>? byPath;
 
+    /// <summary>First cells that make the first row a header (case-insensitive).</summary>
+    private static readonly string[] HeaderKeys = ["path", "file", "index"];
+
     /// <summary>
-    /// Keys rows of <paramref name="csvPath"/> to the samples of <paramref name="dataset"/>; a missing file is an error
-    /// that names it as <paramref name="kind"/> ("label file", "exclusion file").
+    /// Reads <paramref name="csvPath"/> and keys its rows to the samples of <paramref name="dataset"/>; a missing file is
+    /// an error that names it as <paramref name="kind"/> ("label file", "exclusion file").
     /// </summary>
     public SampleKeyedCsv(string csvPath, ImageDataset dataset, string kind)
     {
@@ -24,30 +27,25 @@ internal sealed class SampleKeyedCsv
         path = csvPath;
         this.dataset = dataset;
         byPath = dataset.ItemPaths?.Select((p, i) => (p, i)).ToDictionary(t => t.p, t => t.i, StringComparer.Ordinal);
-    }
-
-    /// <summary>The header row's cells, once <see cref="Rows"/> has read past it; null when the file has none.</summary>
-    public string[]? Header { get; private set; }
-
-    /// <summary>
-    /// The rows with their 1-based row numbers, trimmed, rows with no text skipped, and a first row skipped when its first
-    /// cell is one of <paramref name="headerKeys"/> (case-insensitive).
-    /// </summary>
-    public IEnumerable<(int Row, string[] Cells)> Rows(params string[] headerKeys)
-    {
         var config = new CsvConfiguration(CultureInfo.InvariantCulture) { HasHeaderRecord = false, TrimOptions = TrimOptions.Trim, BadDataFound = null, IgnoreBlankLines = false }; // blank lines counted, so rows are line numbers
         using var reader = new StreamReader(path);
         using var csv = new CsvParser(reader, config);
-        int row = 0;
-        while (csv.Read())
+        var rows = new List<(int Row, string[] Cells)>();
+        for (int row = 1; csv.Read(); row++)
         {
-            row++;
             string[] cells = csv.Record ?? [];
             if (cells.All(c => c.Length == 0)) continue;
-            if (row == 1 && headerKeys.Contains(cells[0], StringComparer.OrdinalIgnoreCase)) { Header = cells; continue; }
-            yield return (row, cells);
+            if (row == 1 && HeaderKeys.Contains(cells[0], StringComparer.OrdinalIgnoreCase)) Header = cells;
+            else rows.Add((row, cells));
         }
+        Rows = rows;
     }
+
+    /// <summary>The header row's cells (a first row whose first cell is "path", "file" or "index"); null when there is none.</summary>
+    public string[]? Header { get; }
+
+    /// <summary>The rows after any header, with their 1-based line numbers, trimmed; rows with no text left out.</summary>
+    public IReadOnlyList<(int Row, string[] Cells)> Rows { get; }
 
     /// <summary>The index of the sample that <paramref name="key"/> (row <paramref name="row"/>'s first cell) names.</summary>
     public int Sample(int row, string key)

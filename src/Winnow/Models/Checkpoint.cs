@@ -106,14 +106,12 @@ public sealed class Checkpoint : IDisposable
             }
             return new Checkpoint(json, tensors) { SourcePath = path };
         }
-        catch (Exception e) when (e is EndOfStreamException || e is not (DataFormatException or OutOfMemoryException or UnauthorizedAccessException or IOException))
+        catch (Exception e)
         {
             foreach (var t in tensors.Values) t.Dispose();
-            throw new DataFormatException(path, e is EndOfStreamException ? "truncated checkpoint" : $"damaged checkpoint ({e.Message.Split('\n', 2)[0].Trim()})", e);
-        }
-        catch
-        {
-            foreach (var t in tensors.Values) t.Dispose();
+            // Errors of the file's content name it; failures to read it (access, I/O, memory) keep their own message.
+            if (e is EndOfStreamException || e is not (DataFormatException or OutOfMemoryException or UnauthorizedAccessException or IOException))
+                throw new DataFormatException(path, e is EndOfStreamException ? "truncated checkpoint" : $"damaged checkpoint ({e.Message.Split('\n', 2)[0].Trim()})", e);
             throw;
         }
     }
