@@ -73,7 +73,7 @@ internal static class Commands
             using var job = TrainingJob.Prepare(manifest);
             Console.WriteLine($"{job.Train.Name}: {job.Train.Count} training images, {job.Test.Count} test images, {job.Train.ClassCount} classes; labels: {job.Labels.Description}" +
                 (job.Labels.True is null ? "" : string.Create(CultureInfo.InvariantCulture, $" ({100 * job.Labels.Summarize().NoiseRate:F1}% wrong)")));
-            Console.WriteLine($"method {manifest.Method}, model {manifest.Model}, {manifest.Training.Epochs} epochs, {job.Manifest.PrecisionChoice!.Summary}, seed {manifest.Training.Seed}" +
+            Console.WriteLine($"method {manifest.Method}, model {manifest.Model}, {manifest.Training.Epochs} epochs, {job.Manifest.PrecisionChoice!.Summary}{CappedKernels}, seed {manifest.Training.Seed}" +
                 (manifest.Encoder is null ? "" : $", encoder {manifest.Encoder} ({manifest.EncoderMode.ToString().ToLowerInvariant()})"));
             var folder2 = new RunFolder(outPath);
             var res = TrainingConsole.Run("train", p => job.Run(folder2, p, ct));
@@ -107,6 +107,9 @@ internal static class Commands
         if (r.GetResult(model) is { Implicit: false }) return r.GetValue(model)!;
         return recorded ?? r.GetValue(model)!;
     }
+
+    /// <summary>", oneDNN kernels AVX2 (…)" for a run's header line when the kernels are capped below the CPU's best; empty otherwise.</summary>
+    private static string CappedKernels => KernelIsa.Current.Capped ? ", " + KernelIsa.Current.Summary : "";
 
     private static string DefaultRunFolder(RunManifest m)
     {
@@ -152,7 +155,7 @@ internal static class Commands
                 throw new WinnowException($"{outPath} already holds a run; continue it with --resume {outPath} or choose another --out");
             using var job = TrainingJob.Prepare(manifest);
             Console.WriteLine($"{job.Train.Name}: {job.Train.Count} training images (labels not used), kNN monitor on {job.Test.Count} test images");
-            Console.WriteLine($"SimCLR, model {manifest.Model}, {training.Epochs} epochs, batch {training.BatchSize} x 2 views, {job.Manifest.PrecisionChoice!.Summary}, seed {training.Seed}");
+            Console.WriteLine($"SimCLR, model {manifest.Model}, {training.Epochs} epochs, batch {training.BatchSize} x 2 views, {job.Manifest.PrecisionChoice!.Summary}{CappedKernels}, seed {training.Seed}");
             var folder = new RunFolder(outPath);
             var res = TrainingConsole.Run("pretrain", p => job.Run(folder, p, ct));
             TrainingConsole.PrintSummary(res.Summary, folder.Path, "kNN");
@@ -434,9 +437,9 @@ internal static class Commands
         foreach (var o in new Option[] { model, batch, size, channels, precision, steps, threads, pretrain, inference, gemm }) cmd.Options.Add(o);
         cmd.SetAction((r, ct) => CliErrors.Run(() =>
         {
+            Console.WriteLine($"CPU: {CpuInfo.Current.Description}; {KernelIsa.Current.Summary}");
             if (r.GetValue(gemm))
             {
-                Console.WriteLine($"CPU: {CpuInfo.Current.Description}");
                 var (blas, onednn) = ThroughputBenchmark.GemmFlopsPerSecond(threads: r.GetValue(threads), cancellation: ct);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"winnow gemm 2048x2048 fp32 threads {r.GetValue(threads)}: matmul {blas / 1e9:F1} GFLOP/s, as a 1x1 convolution {onednn / 1e9:F1} GFLOP/s; peak {Math.Max(blas, onednn) / 1e9:F1} GFLOP/s"));
@@ -452,7 +455,6 @@ internal static class Commands
             string what = step switch { BenchmarkStep.Pretraining => "simclr ", BenchmarkStep.Inference => "inference ", _ => "" };
             void Print(Precision p, double rate) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"winnow {what}{o.Model} {o.Channels}x{o.Size}x{o.Size} batch {o.Batch}{(step == BenchmarkStep.Pretraining ? " x 2 views" : "")} {PrecisionName(p)} threads {o.Threads}: {rate:F1} img/s"));
-            Console.WriteLine($"CPU: {cpu.Description}");
             if (requested != Precision.Auto)
             {
                 Print(requested, ThroughputBenchmark.ImagesPerSecond(o with { Precision = requested }, ct));

@@ -1,6 +1,13 @@
 using System.CommandLine;
 using Winnow.Cli;
 
+// A WINNOW_KERNEL_ISA that cannot be understood is refused before anything runs (the cap itself is applied when the
+// Winnow assembly loads: Models/KernelIsa.cs).
+if (Winnow.Models.KernelIsa.Current.Error is { } kernelError)
+{
+    Console.Error.WriteLine("winnow: error: " + kernelError);
+    return 2;
+}
 Winnow.Models.NativeAllocator.KeepFreedMemory();
 var root = new RootCommand("winnow: train image classifiers from datasets whose labels are partly wrong");
 root.Subcommands.Add(Commands.Train(MethodOptionSet.MethodIn(args, "train")));

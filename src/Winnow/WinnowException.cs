@@ -25,3 +25,13 @@ public sealed class DataFormatException : WinnowException
     /// <summary>The file or folder at fault.</summary>
     public string Path { get; }
 }
+
+/// <summary>
+/// A NaN or infinite value where the computation needs finite ones (a model's outputs, per-sample losses): the
+/// message says which value; the training loop adds the epoch and step it met it in.
+/// </summary>
+public sealed class NonFiniteValueException : WinnowException
+{
+    /// <summary>Creates the error with its one-line message.</summary>
+    public NonFiniteValueException(string message) : base(message) { }
+}

@@ -56,7 +56,7 @@ public sealed class TwoComponentGaussianMixture
         int n = x.Length;
         if (n < 2) throw new ArgumentException("a two-component mixture needs at least two values", nameof(x));
         for (int i = 0; i < n; i++)
-            if (!double.IsFinite(x[i])) throw new ArgumentException($"value {i} is {x[i]}; the mixture needs finite values", nameof(x));
+            if (!double.IsFinite(x[i])) throw new NonFiniteValueException($"the per-sample loss of sample {i} is {x[i]}; the loss mixture needs finite values");
         var r0 = new double[n];
         KMeansInitialisation(x, r0, options.Seed);
         var means = new double[2];

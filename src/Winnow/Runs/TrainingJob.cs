@@ -54,6 +54,9 @@ public sealed record RunManifest
     /// <summary>How the precision in <see cref="Training"/> was settled: given, or measured (both figures and the CPU).</summary>
     public PrecisionChoice? PrecisionChoice { get; init; }
 
+    /// <summary>The instruction set libtorch's oneDNN kernels were allowed in the process that started the run, and why (<see cref="KernelIsa"/>).</summary>
+    public KernelIsaChoice? Kernels { get; init; }
+
     /// <summary>The command line that started the run, for the record.</summary>
     public string? CommandLine { get; init; }
 
@@ -186,6 +189,7 @@ public sealed class TrainingJob : IDisposable
         {
             Training = manifest.Training with { Precision = precision.Chosen },
             PrecisionChoice = precision,
+            Kernels = KernelIsa.Current,
             ClassNames = train.ClassNames.ToArray(),
             InputShape = [train.Channels, train.Height, train.Width],
             Normalization = train.Normalization,
@@ -249,6 +253,7 @@ public sealed class TrainingJob : IDisposable
             new("model", Manifest.Encoder is null ? Manifest.Model : $"{Manifest.Model}, encoder from {Manifest.Encoder} ({Manifest.EncoderMode.ToString().ToLowerInvariant()})"),
             new("training", string.Create(ci, $"{t.Epochs} epochs, batch {t.BatchSize}, {t.Optimizer.ToString().ToLowerInvariant()} lr {t.LearningRate:G4}, seed {t.Seed}")),
             new("precision", Manifest.PrecisionChoice?.Summary ?? t.Precision.ToString().ToLowerInvariant()),
+            new("kernels", (Manifest.Kernels ?? KernelIsa.Current).Summary),
             new("CPU", CpuInfo.Current.Description),
             new("Winnow", Manifest.WinnowVersion),
         };

@@ -37,7 +37,15 @@ public static class Evaluation
         var parts = MapBatches(features, dataset, batchSize, cancellation);
         try
         {
-            return cat(parts, 0);
+            var matrix = cat(parts, 0);
+            using (var finiteRows = matrix.isfinite().all(1))
+                if (!finiteRows.all().item<bool>())
+                {
+                    long row = finiteRows.logical_not().nonzero()[0, 0].item<long>();
+                    matrix.Dispose();
+                    throw new NonFiniteValueException($"the features of image {row} of {dataset.Name} are not finite");
+                }
+            return matrix;
         }
         finally
         {
@@ -67,6 +75,9 @@ public static class Evaluation
                 int images = (int)Math.Min(batchSize, n - (long)b * batchSize);
                 if (arr.Length != images * c)
                     throw new InvalidOperationException($"the model gave {arr.Length} logits for {images} images of {c} classes");
+                int bad = Array.FindIndex(arr, v => !float.IsFinite(v));
+                if (bad >= 0)
+                    throw new NonFiniteValueException($"the model's output for image {(long)b * batchSize + bad / c} of {dataset.Name} is {arr[bad]}");
                 Array.Copy(arr, 0, values, offset, arr.Length);
                 offset += arr.Length;
             }

@@ -54,9 +54,33 @@ public sealed class TrainingLoop
     /// <summary>Seeds torch for building a method's networks: call before creating the method.</summary>
     public static void SeedForInitialisation(int seed) => manual_seed(seed);
 
-    /// <summary>Trains <paramref name="method"/>; with <paramref name="resume"/> it continues from that checkpoint.</summary>
+    /// <summary>
+    /// Trains <paramref name="method"/>; with <paramref name="resume"/> it continues from that checkpoint. A NaN or
+    /// infinite value met anywhere (a step's loss, the weights, an evaluation's outputs, a mixture's losses) stops it
+    /// with one line naming the epoch and the step or phase.
+    /// </summary>
     public TrainingResult Run(ITrainingMethod method, ImageDataset train, NoisyLabelSet labels, ImageDataset test,
         RunFolder? output = null, Checkpoint? resume = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        var position = new LoopPosition();
+        try
+        {
+            return RunEpochs(method, train, labels, test, output, resume, progress, position, cancellation);
+        }
+        catch (NonFiniteValueException e)
+        {
+            throw new WinnowException($"{e.Message} {position.Where}; lower the learning rate{KernelHint}", e);
+        }
+    }
+
+    /// <summary>Where the loop is, for an error about a non-finite value: "at epoch 3, step 12".</summary>
+    private sealed class LoopPosition
+    {
+        public string Where { get; set; } = "before the first epoch";
+    }
+
+    private TrainingResult RunEpochs(ITrainingMethod method, ImageDataset train, NoisyLabelSet labels, ImageDataset test,
+        RunFolder? output, Checkpoint? resume, IProgress<TrainingProgress>? progress, LoopPosition position, CancellationToken cancellation)
     {
         if (labels.Count != train.Count) throw new WinnowException($"{labels.Count} labels for {train.Count} training images");
         if (test.Channels != train.Channels || test.Height != train.Height || test.Width != train.Width)
@@ -94,6 +118,7 @@ public sealed class TrainingLoop
             foreach (var (_, opt) in method.Optimizers) opt.LearningRate = lr;
             manual_seed(SeedOf(options.Seed, epoch, 0));
             var context = new EpochContext(epoch, options.Epochs, lr, train, labels, cancellation);
+            position.Where = $"at epoch {epoch + 1}, before its first step";
             method.BeginEpoch(context);
 
             double lossSum = 0;
@@ -115,6 +140,7 @@ public sealed class TrainingLoop
                     TrainingBatch? companionBatch = null;
                     if (companion is not null && companion.MoveNext()) companionBatch = ToDevice(companion.Current);
                     var batch = ToDevice(hb) with { Phase = plan.Phase, Step = phaseStep, PhaseSteps = phaseSteps, Companion = companionBatch };
+                    position.Where = $"at epoch {epoch + 1}, step {steps + 1}";
                     double loss = method.TrainStep(batch, context);
                     if (!double.IsFinite(loss))
                         throw new WinnowException($"the training loss became {loss} at epoch {epoch + 1}, step {steps + 1}; lower the learning rate{KernelHint}");
@@ -131,6 +157,7 @@ public sealed class TrainingLoop
             if (NonFiniteNetwork(method) is { } broken)
                 throw new WinnowException($"the weights of {broken} are no longer finite after epoch {epoch + 1}; lower the learning rate{KernelHint}");
 
+            position.Where = $"in the evaluation after epoch {epoch + 1} ({steps} steps)";
             var row = new EpochMetrics
             {
                 Epoch = epoch + 1,
@@ -202,13 +229,13 @@ public sealed class TrainingLoop
     }
 
     /// <summary>
-    /// On a CPU with AVX-512, oneDNN's kernels in libtorch 2.10 can turn a step's values into NaN now and then (a read
-    /// past a buffer's end, docs/methods.md); capping them at AVX2 cures it. The hint for an error message about
-    /// non-finite values, starting with ", or"; empty where it does not apply.
+    /// On some AVX-512 CPUs, oneDNN's kernels in libtorch 2.10 turn a step's values into NaN now and then
+    /// (docs/methods.md); <see cref="KernelIsa"/> caps them at AVX2 where the fault is known. The hint for an error
+    /// message about non-finite values, starting with ", or"; empty where a cap is in force or there is no AVX-512.
     /// </summary>
     private static string KernelHint =>
-        System.Runtime.Intrinsics.X86.Avx512F.IsSupported && Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA") is null
-            ? ", or, on this AVX-512 CPU, rerun with ONEDNN_MAX_CPU_ISA=AVX2 in the environment (libtorch's kernels; docs/methods.md)"
+        System.Runtime.Intrinsics.X86.Avx512F.IsSupported && !KernelIsa.Current.Capped
+            ? $", or, on this AVX-512 CPU, rerun with {KernelIsa.SettingVariable}={KernelIsa.SafeIsa} in the environment (libtorch's oneDNN kernels; docs/methods.md)"
             : "";
 
     /// <summary>The name of the first of the method's networks with a NaN or infinite parameter; null when all are finite.</summary>

@@ -79,6 +79,6 @@ public class GaussianMixtureTests
         var b = TwoComponentGaussianMixture.Fit(x, new GaussianMixtureOptions { Seed = 4 });
         Assert.Equal(a.Means, b.Means);
         Assert.Throws<ArgumentException>(() => TwoComponentGaussianMixture.Fit(new double[] { 1 }));
-        Assert.Throws<ArgumentException>(() => TwoComponentGaussianMixture.Fit(new double[] { 1, double.NaN }));
+        Assert.Throws<NonFiniteValueException>(() => TwoComponentGaussianMixture.Fit(new double[] { 1, double.NaN }));
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Winnow.Analysis;
+namespace Winnow.Models;
 
 /// <summary>
 /// What the processor says about itself (Linux's /proc/cpuinfo): its model name, core count and the instruction-set
@@ -12,6 +12,19 @@ namespace Winnow.Analysis;
 /// <param name="FlagsKnown">Whether the flags could be read (false off Linux).</param>
 public sealed record CpuInfo(string ModelName, int Cores, IReadOnlySet<string> Flags, bool FlagsKnown)
 {
+    /// <summary>The vendor string ("AuthenticAMD", "GenuineIntel"); null when unknown.</summary>
+    public string? Vendor { get; init; }
+
+    /// <summary>The x86 "cpu family" (25 = AMD Zen 3 and Zen 4, 26 = Zen 5; 6 = most Intel cores); null when unknown.</summary>
+    public int? Family { get; init; }
+
+    /// <summary>The x86 "model" number within <see cref="Family"/>; null when unknown.</summary>
+    public int? Model { get; init; }
+
+    /// <summary>Vendor, family and model as one phrase ("AuthenticAMD family 25 model 17"), for records; null when unknown.</summary>
+    public string? Signature => Vendor is null || Family is null ? null
+        : string.Create(CultureInfo.InvariantCulture, $"{Vendor} family {Family} model {Model}");
+
     /// <summary>The flags that mean bfloat16 arithmetic in hardware: AVX-512 BF16 or AMX (x86), BF16 (ARMv8.6).</summary>
     public static readonly IReadOnlyList<string> NativeBFloat16Flags = ["avx512_bf16", "amx_bf16", "bf16"];
 
@@ -55,8 +68,8 @@ public sealed record CpuInfo(string ModelName, int Cores, IReadOnlySet<string> F
     /// <summary>Reads the text of /proc/cpuinfo (its first processor's entry).</summary>
     public static CpuInfo Parse(string cpuinfo, int cores)
     {
-        string? model = null;
-        string? flags = null;
+        string? model = null, flags = null, vendor = null;
+        int? family = null, modelNumber = null;
         foreach (var line in cpuinfo.Split('\n'))
         {
             int colon = line.IndexOf(':');
@@ -64,8 +77,11 @@ public sealed record CpuInfo(string ModelName, int Cores, IReadOnlySet<string> F
             string key = line[..colon].Trim(), value = line[(colon + 1)..].Trim();
             if (model is null && key is "model name" or "Model" or "Hardware" or "cpu model" && value.Length > 0) model = value;
             if (flags is null && key is "flags" or "Features") flags = value;
+            if (vendor is null && key == "vendor_id" && value.Length > 0) vendor = value;
+            if (family is null && key == "cpu family" && int.TryParse(value, CultureInfo.InvariantCulture, out int f)) family = f;
+            if (modelNumber is null && key == "model" && int.TryParse(value, CultureInfo.InvariantCulture, out int m)) modelNumber = m;
         }
         var set = new HashSet<string>(flags?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [], StringComparer.Ordinal);
-        return new CpuInfo(model ?? "unknown CPU", cores, set, flags is not null);
+        return new CpuInfo(model ?? "unknown CPU", cores, set, flags is not null) { Vendor = vendor, Family = family, Model = modelNumber };
     }
 }
