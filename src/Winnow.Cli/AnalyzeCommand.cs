@@ -48,6 +48,7 @@ internal static class AnalyzeCommand
             var spec = data.Read(r);
             var train = spec.LoadTrain();
             var labels = noise.Read(r, r.GetValue(noisyLabels)).Create(train, trueLabelsKnown: spec.LabelFile is null);
+            using var held = FolderLock.Take(outPath);
             Console.WriteLine($"{train.Name}: {train.Count} training images; labels: {labels.Description}");
             var options = new RepresentationSpectrumOptions
             {
@@ -214,9 +215,7 @@ internal static class AnalyzeCommand
         {
             if (!File.Exists(checkpoint)) continue;
             ct.ThrowIfCancellationRequested();
-            int epochs;
-            using (var saved = Checkpoint.Load(checkpoint))
-                epochs = JsonSerializer.Deserialize<CheckpointState>(saved.MetadataJson, RunFolder.Json)?.CompletedEpochs ?? 0;
+            int epochs = JsonSerializer.Deserialize<CheckpointState>(Checkpoint.ReadMetadata(checkpoint), RunFolder.Json)?.CompletedEpochs ?? 0;
             DatasetPredictions predictions;
             var (_, method) = TrainingJob.LoadTrained(checkpoint, precision);
             using (method) predictions = method.PredictTrainingSet(train, ct);

@@ -68,8 +68,7 @@ internal static class Commands
                 CommandLine = "winnow " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
             }.WithMethodOptions(methodOptions.Read(r));
             string outPath = r.GetValue(outDir) ?? DefaultRunFolder(manifest);
-            if (File.Exists(Path.Combine(outPath, "options.json")))
-                throw new WinnowException($"{outPath} already holds a run; continue it with --resume {outPath} or choose another --out");
+            RunFolder.RequireNoRun(outPath);
             using var job = TrainingJob.Prepare(manifest);
             Console.WriteLine($"{job.Train.Name}: {job.Train.Count} training images, {job.Test.Count} test images, {job.Train.ClassCount} classes; labels: {job.Labels.Description}" +
                 (job.Labels.True is null ? "" : string.Create(CultureInfo.InvariantCulture, $" ({100 * job.Labels.Summarize().NoiseRate:F1}% wrong)")));
@@ -151,8 +150,7 @@ internal static class Commands
                 CommandLine = "winnow " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
             }.WithMethodOptions(methodOptions.Read(r));
             string outPath = r.GetValue(outDir) ?? Path.Combine("runs", $"simclr-{manifest.Dataset.Kind.ToString().ToLowerInvariant()}-{DateTime.Now:yyyyMMdd-HHmmss}");
-            if (File.Exists(Path.Combine(outPath, "options.json")))
-                throw new WinnowException($"{outPath} already holds a run; continue it with --resume {outPath} or choose another --out");
+            RunFolder.RequireNoRun(outPath);
             using var job = TrainingJob.Prepare(manifest);
             Console.WriteLine($"{job.Train.Name}: {job.Train.Count} training images (labels not used), kNN monitor on {job.Test.Count} test images");
             Console.WriteLine($"SimCLR, model {manifest.Model}, {training.Epochs} epochs, batch {training.BatchSize} x 2 views, {job.Manifest.PrecisionChoice!.Summary}{CappedKernels}, seed {training.Seed}");
@@ -170,7 +168,7 @@ internal static class Commands
         if (!File.Exists(Path.Combine(resumeDir, "options.json"))) throw new DataFormatException(resumeDir, "no options.json: not a Winnow run folder");
         var folder = RunFolder.Existing(resumeDir);
         Console.WriteLine($"Resuming {folder.Path}");
-        bool knn = folder.ReadJson<RunManifest>(folder.OptionsFile).Definition().Kind == MethodKind.Pretraining;
+        bool knn = RunManifest.Read(folder).Definition().Kind == MethodKind.Pretraining;
         var (resumed, result) = TrainingConsole.Run(knn ? "pretrain" : "train", p => TrainingJob.Resume(folder, p, ct));
         resumed.Dispose();
         TrainingConsole.PrintSummary(result.Summary, folder.Path, knn ? "kNN" : "test");
@@ -228,18 +226,18 @@ internal static class Commands
             string? runPath = r.GetValue(run), encoderPath = r.GetValue(encoder);
             if (runPath is null && encoderPath is null) throw new WinnowException("give --run (a trained run), --encoder (an encoder checkpoint), or both");
             string outPath = r.GetValue(outDir) ?? runPath ?? throw new WinnowException("--out is needed without --run");
+            var folder = runPath is null ? null : RunFolder.Existing(runPath);
+            string? checkpointUsed = folder is null ? null : r.GetValue(which) == "best" ? folder.BestCheckpoint : folder.LastCheckpoint;
+            if (checkpointUsed is not null && !File.Exists(checkpointUsed)) throw new DataFormatException(checkpointUsed, "missing; expected a finished or running 'winnow train' run");
+            if (folder is not null && !File.Exists(folder.NoisyLabelsFile)) throw new DataFormatException(folder.NoisyLabelsFile, "missing; expected the training labels of a 'winnow train' run");
+            using var held = FolderLock.Take(outPath);
             ImageDataset train;
             NoisyLabelSet labels;
             int[]? kept = null;
             float[]? probabilities = null;
-            string? checkpointUsed = null;
             int seed = 0;
-            if (runPath is not null)
+            if (folder is not null && checkpointUsed is { } checkpoint)
             {
-                var folder = RunFolder.Existing(runPath);
-                string checkpoint = checkpointUsed = r.GetValue(which) == "best" ? folder.BestCheckpoint : folder.LastCheckpoint;
-                if (!File.Exists(checkpoint)) throw new DataFormatException(checkpoint, "missing; expected a finished or running 'winnow train' run");
-                if (!File.Exists(folder.NoisyLabelsFile)) throw new DataFormatException(folder.NoisyLabelsFile, "missing; expected the training labels of a 'winnow train' run");
                 var recorded = TrainingJob.ReadManifestBeside(checkpoint);
                 train = recorded.Dataset.LoadTrain();
                 labels = NoisyLabelSet.Load(folder.NoisyLabelsFile, train.Count, train.ClassCount);
@@ -275,11 +273,11 @@ internal static class Commands
             }
             var findings = LabelIssueReport.Find(labels, probabilities, distribution, seed);
             var facts = new List<KeyValuePair<string, string>>();
-            if (runPath is not null) facts.Add(new("run", Path.GetFullPath(runPath)));
+            if (folder is not null) facts.Add(new("run", folder.Path));
             if (checkpointUsed is not null) facts.Add(new("checkpoint", checkpointUsed));
             if (encoderPath is not null) facts.Add(new("encoder", string.Create(CultureInfo.InvariantCulture, $"{Path.GetFullPath(encoderPath)} ({r.GetValue(neighbours)} neighbours)")));
             facts.Add(new("CPU", CpuInfo.Current.Description));
-            LabelIssuePage.Write(outPath, findings, labels, train, kept, new LabelIssueReportContext(facts, runPath is null ? null : RunFolder.Existing(runPath)));
+            LabelIssuePage.Write(outPath, findings, labels, train, kept, new LabelIssueReportContext(facts, folder));
             LabelIssueConsole.Print(findings, outPath);
             return 0;
         }));
@@ -514,11 +512,12 @@ internal static class CliErrors
 /// <summary>Prints what the label-issue detectors found.</summary>
 internal static class LabelIssueConsole
 {
-    /// <summary>What a finished training job found about its labels, or why it found nothing.</summary>
+    /// <summary>What a finished training job found about its labels; an error saying why, and how to write them, when it found nothing.</summary>
     public static void PrintFor(TrainingJob job, string folder)
     {
         if (job.LabelIssues is { } issues) Print(issues, folder);
-        if (job.LabelIssueError is { } why) Console.Error.WriteLine($"winnow: warning: no label issues written ({why}); try 'winnow issues --run {folder}'");
+        if (job.LabelIssueError is { } why)
+            throw new WinnowException($"no label issues written ({why}); the run itself is saved in {folder}: write them with 'winnow train --resume {folder}' or 'winnow issues --run {folder}'");
     }
 
     public static void Print(LabelIssueFindings f, string folder)

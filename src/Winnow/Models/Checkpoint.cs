@@ -65,7 +65,12 @@ public sealed class Checkpoint : IDisposable
     }
 
     /// <summary>Reads a checkpoint; a missing, foreign or damaged file gives a one-line error naming it.</summary>
-    public static Checkpoint Load(string path)
+    public static Checkpoint Load(string path) => Read(path, withTensors: true);
+
+    /// <summary>Reads the metadata of a checkpoint only, with the errors of <see cref="Load"/>.</summary>
+    public static string ReadMetadata(string path) => Read(path, withTensors: false).MetadataJson;
+
+    private static Checkpoint Read(string path, bool withTensors)
     {
         if (!File.Exists(path)) throw new DataFormatException(path, "checkpoint not found");
         var tensors = new Dictionary<string, Tensor>();
@@ -79,7 +84,7 @@ public sealed class Checkpoint : IDisposable
             int jsonLength = r.ReadInt32();
             if (jsonLength < 0 || jsonLength > stream.Length) throw new DataFormatException(path, "damaged checkpoint (metadata length)");
             string json = Encoding.UTF8.GetString(r.ReadBytes(jsonLength));
-            int count = r.ReadInt32();
+            int count = withTensors ? r.ReadInt32() : 0;
             for (int i = 0; i < count; i++)
             {
                 string name = r.ReadString();
@@ -150,4 +155,8 @@ public sealed class Checkpoint : IDisposable
 /// <param name="Method">The method that wrote it.</param>
 /// <param name="CompletedEpochs">Epochs finished when it was written.</param>
 /// <param name="Networks">Names of the networks it holds.</param>
-public sealed record CheckpointState(string Method, int CompletedEpochs, string[] Networks);
+/// <param name="TestAccuracies">
+/// The exact test accuracy of each completed epoch, first to last (metrics.csv rounds them to 6 digits): what the
+/// run's best epoch and summary are decided on when it resumes. Null in checkpoints written before they were recorded.
+/// </param>
+public sealed record CheckpointState(string Method, int CompletedEpochs, string[] Networks, double[]? TestAccuracies = null);

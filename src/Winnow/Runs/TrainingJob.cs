@@ -106,6 +106,22 @@ public sealed record RunManifest
         ImageSize = imageSize ?? (InputShape is [_, var h, var w] ? (h, w) : (0, 0)),
     };
 
+    /// <summary>The fields of options.json that every run records from its start (<see cref="TrainingJob.Prepare"/>).</summary>
+    private static readonly string[] RecordedFields = ["method", "model", "dataset", "noise", "training", "classNames", "inputShape"];
+
+    /// <summary>
+    /// Reads the options.json of the run in <paramref name="folder"/>; one lacking a field every run records is an error
+    /// naming the file and the fields (defaults in their place would describe another run).
+    /// </summary>
+    public static RunManifest Read(RunFolder folder)
+    {
+        var manifest = folder.ReadJson<RunManifest>(folder.OptionsFile);
+        using var json = JsonDocument.Parse(File.ReadAllText(folder.OptionsFile));
+        var missing = RecordedFields.Where(f => !json.RootElement.TryGetProperty(f, out var value) || value.ValueKind == JsonValueKind.Null).ToArray();
+        if (missing.Length > 0) throw new DataFormatException(folder.OptionsFile, $"lacks {string.Join(", ", missing)}; expected the options.json of a Winnow run");
+        return manifest;
+    }
+
     /// <summary>The method's definition (an unknown method is an error naming the known ones).</summary>
     public IMethodDefinition Definition() => MethodRegistry.Get(Method);
 
@@ -205,9 +221,14 @@ public sealed class TrainingJob : IDisposable
         return new TrainingJob(manifest, train, test, allLabels, excluded, labels, method);
     }
 
-    /// <summary>Starts a new run in <paramref name="folder"/>: writes options.json and the labels, then trains.</summary>
+    /// <summary>
+    /// Starts a new run in <paramref name="folder"/> (refused when it holds one already, or another process holds its
+    /// lock): writes options.json and the labels, then trains.
+    /// </summary>
     public TrainingResult Run(RunFolder folder, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
+        using var held = FolderLock.Take(folder.Path);
+        RunFolder.RequireNoRun(folder.Path);
         if (Manifest.ExcludeFile is not null) SampleExclusion.Save(folder.ExcludedSamplesFile, Excluded);
         folder.WriteJson(folder.OptionsFile, Manifest);
         if (Method.Evaluation == EvaluationKind.Classification) AllLabels.Save(folder.NoisyLabelsFile);
@@ -264,10 +285,15 @@ public sealed class TrainingJob : IDisposable
     /// <summary>Why the label issues of a finished run could not be found, if they could not; null otherwise.</summary>
     public string? LabelIssueError { get; private set; }
 
-    /// <summary>Continues the run in <paramref name="folder"/> from its last checkpoint (or starts it if none was written).</summary>
+    /// <summary>
+    /// Continues the run in <paramref name="folder"/> from its last checkpoint (or starts it if none was written), once
+    /// it holds the folder's lock, and removes the temporary files that killed writes left there.
+    /// </summary>
     public static (TrainingJob Job, TrainingResult Result) Resume(RunFolder folder, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var manifest = folder.ReadJson<RunManifest>(folder.OptionsFile);
+        using var held = FolderLock.Take(folder.Path);
+        AtomicFile.RemoveLeftovers(folder.Path);
+        var manifest = RunManifest.Read(folder);
         // Leave out what the run left out when it started, even if the user's file has changed since.
         if (manifest.ExcludeFile is not null && File.Exists(folder.ExcludedSamplesFile)) manifest = manifest with { ExcludeFile = folder.ExcludedSamplesFile };
         var job = Prepare(manifest, File.Exists(folder.NoisyLabelsFile) ? train => NoisyLabelSet.Load(folder.NoisyLabelsFile, train.Count, train.ClassCount) : null);
@@ -299,9 +325,8 @@ public sealed class TrainingJob : IDisposable
     {
         if (!File.Exists(checkpointPath)) throw new DataFormatException(checkpointPath, "checkpoint not found");
         var folder = RunFolder.Existing(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!);
-        var manifest = folder.ReadJson<RunManifest>(folder.OptionsFile);
-        if (manifest.InputShape is not { Length: 3 } || manifest.ClassNames is null)
-            throw new DataFormatException(folder.OptionsFile, "lacks inputShape or classNames; expected the options.json of a Winnow run");
+        var manifest = RunManifest.Read(folder);
+        if (manifest.InputShape is not { Length: 3 }) throw new DataFormatException(folder.OptionsFile, "inputShape must be [channels, height, width]");
         return manifest;
     }
 

@@ -90,6 +90,9 @@ public sealed record EpochMetrics
     }
 
     private static string Format(double v) => double.IsNaN(v) ? "NaN" : v.ToString("G6", CultureInfo.InvariantCulture);
+
+    /// <summary><paramref name="v"/> as <see cref="ReadCsv"/> reads it back from the file <see cref="WriteCsv"/> writes (to 6 digits).</summary>
+    internal static double AsWritten(double v) => double.Parse(Format(v), CultureInfo.InvariantCulture);
 }
 
 /// <summary>The run's headline figures, as the seeds report them.</summary>
@@ -98,7 +101,8 @@ public sealed record EpochMetrics
 /// <param name="Last">Mean test accuracy of the last <paramref name="LastEpochs"/> epochs.</param>
 /// <param name="LastEpochs">How many epochs <paramref name="Last"/> averages (fewer when the run is shorter than asked).</param>
 /// <param name="Epochs">Epochs run.</param>
-/// <param name="Seconds">Total seconds.</param>
+/// <param name="Seconds">Total seconds: the sum of metrics.csv's seconds column, as written there (to 6 digits), so that
+/// a resumed run, which reads the earlier epochs' times from that file, adds them up alike.</param>
 /// <param name="Final">Test accuracy after the last epoch: the model the run leaves behind. On runs of a few epochs
 /// "Last" averages most of the run, early epochs included, so the two differ.</param>
 public sealed record RunSummary(double Best, int BestEpoch, double Last, int LastEpochs, int Epochs, double Seconds, double Final)
@@ -109,6 +113,6 @@ public sealed record RunSummary(double Best, int BestEpoch, double Last, int Las
         if (rows.Count == 0) return new RunSummary(double.NaN, 0, double.NaN, 0, 0, 0, double.NaN);
         var best = rows.MaxBy(r => r.TestAccuracy)!;
         int k = Math.Min(lastEpochs, rows.Count);
-        return new RunSummary(best.TestAccuracy, best.Epoch, rows.TakeLast(k).Average(r => r.TestAccuracy), k, rows.Count, rows.Sum(r => r.Seconds), rows[^1].TestAccuracy);
+        return new RunSummary(best.TestAccuracy, best.Epoch, rows.TakeLast(k).Average(r => r.TestAccuracy), k, rows.Count, rows.Sum(r => EpochMetrics.AsWritten(r.Seconds)), rows[^1].TestAccuracy);
     }
 }

@@ -5,7 +5,8 @@ namespace Winnow.Training;
 
 /// <summary>
 /// The output folder of a run: options.json (everything needed to repeat it, seed included), metrics.csv (a row per
-/// epoch), noisy_labels.csv, last.ckpt and best.ckpt, summary.json. Every file is written atomically.
+/// epoch), noisy_labels.csv, last.ckpt and best.ckpt, summary.json. Every file is written atomically. A run holds the
+/// folder's <see cref="FolderLock"/> while it writes there.
 /// </summary>
 public sealed class RunFolder
 {
@@ -30,6 +31,13 @@ public sealed class RunFolder
     /// <summary>The run folder at <paramref name="path"/>, to read: an error naming it when it does not exist (never created).</summary>
     public static RunFolder Existing(string path) =>
         Directory.Exists(path) ? new RunFolder(path, create: false) : throw new DataFormatException(path, "folder not found; expected the folder of a 'winnow train' run");
+
+    /// <summary>Refuses <paramref name="path"/> for a new run when it already holds one: a one-line error saying how to continue that one instead.</summary>
+    public static void RequireNoRun(string path)
+    {
+        if (File.Exists(System.IO.Path.Combine(path, "options.json")))
+            throw new WinnowException($"{path} already holds a run; continue it with --resume {path} or choose another --out");
+    }
 
     /// <summary>The folder.</summary>
     public string Path { get; }

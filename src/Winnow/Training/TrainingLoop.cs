@@ -36,6 +36,14 @@ public sealed record TrainingResult(IReadOnlyList<EpochMetrics> Epochs, RunSumma
 /// un-augmented training set against the noisy and the true labels), writes metrics.csv and checkpoints, and reports
 /// progress. Shuffling, augmentation and torch's generator are seeded from (seed, epoch), so a run resumed from its
 /// last checkpoint continues exactly as the uninterrupted run would.
+/// <para>
+/// Each epoch ends with metrics.csv, then last.ckpt, which commits the epoch (a resume continues after it), then the
+/// copies of last.ckpt the epoch makes (best.ckpt when it is the best so far, a checkpoint the method keeps), then
+/// metrics.csv again with the epoch's whole time; each file is replaced atomically. A kill therefore leaves at most
+/// the copies of last.ckpt's own epoch unwritten, and a resume writes them again from the restored state: best.ckpt
+/// always holds the best of the epochs last.ckpt has seen. The best epoch is decided on the exact accuracies that
+/// last.ckpt records (metrics.csv rounds them), so a resumed run ends with the uninterrupted run's best and summary.
+/// </para>
 /// </summary>
 public sealed class TrainingLoop
 {
@@ -89,15 +97,18 @@ public sealed class TrainingLoop
 
         var rows = new List<EpochMetrics>();
         int startEpoch = 0;
-        double best = double.NegativeInfinity;
         if (resume is not null)
         {
             var state = RestoreFrom(method, resume);
             startEpoch = state.CompletedEpochs;
             if (output is not null && File.Exists(output.MetricsFile))
-                rows.AddRange(EpochMetrics.ReadCsv(output.MetricsFile).Where(r => r.Epoch <= startEpoch));
-            best = rows.Count > 0 ? rows.Max(r => r.TestAccuracy) : double.NegativeInfinity;
+                rows.AddRange(EpochMetrics.ReadCsv(output.MetricsFile).Where(r => r.Epoch >= 1 && r.Epoch <= startEpoch));
+            // The exact accuracies, where the checkpoint records them (older ones do not: then metrics.csv's, rounded).
+            if (state.TestAccuracies is { } exact && exact.Length == startEpoch)
+                for (int i = 0; i < rows.Count; i++) rows[i] = rows[i] with { TestAccuracy = exact[rows[i].Epoch - 1] };
+            if (output is not null) RedoCopiesOfLast(method, output, rows, startEpoch);
         }
+        double best = rows.Count > 0 ? rows.Max(r => r.TestAccuracy) : double.NegativeInfinity;
 
         IImageTransform augment = options.CropPadding > 0 || options.HorizontalFlip
             ? new RandomCropFlip(options.CropPadding, options.HorizontalFlip) : NormalizeOnly.Instance;
@@ -198,10 +209,9 @@ public sealed class TrainingLoop
             if (output is not null)
             {
                 EpochMetrics.WriteCsv(output.MetricsFile, rows);
-                SaveCheckpoint(method, output.LastCheckpoint, epoch + 1);
-                if (isBest) AtomicFile.Write(output.BestCheckpoint, tmp => File.Copy(output.LastCheckpoint, tmp, overwrite: true));
-                if (method.CheckpointToKeep(epoch + 1) is { } kept)
-                    AtomicFile.Write(output.KeptCheckpoint(kept), tmp => File.Copy(output.LastCheckpoint, tmp, overwrite: true));
+                SaveCheckpoint(method, output.LastCheckpoint, epoch + 1, TestAccuracies(rows));
+                foreach (string copy in CopiesOfLast(method, output, epoch + 1, isBest))
+                    AtomicFile.Write(copy, tmp => File.Copy(output.LastCheckpoint, tmp, overwrite: true));
                 row = row with { Seconds = clock.Elapsed.TotalSeconds };
                 rows[^1] = row;
                 EpochMetrics.WriteCsv(output.MetricsFile, rows);
@@ -271,8 +281,40 @@ public sealed class TrainingLoop
         return BatchStream.Create(train, labels, order, plan.BatchSize, plan.Views, rng.Next(), cancellation: cancellation);
     }
 
-    /// <summary>Writes the method's networks, optimisers and extra state, with the number of completed epochs.</summary>
-    public static void SaveCheckpoint(ITrainingMethod method, string path, int completedEpochs)
+    /// <summary>The checkpoints an epoch adds beside last.ckpt: best.ckpt when it is the best so far, and the one the method keeps at it, if any.</summary>
+    private static IEnumerable<string> CopiesOfLast(ITrainingMethod method, RunFolder output, int completedEpochs, bool isBest)
+    {
+        if (isBest) yield return output.BestCheckpoint;
+        if (method.CheckpointToKeep(completedEpochs) is { } kept) yield return output.KeptCheckpoint(kept);
+    }
+
+    /// <summary>
+    /// The copies of last.ckpt its epoch made, which a kill may have stopped: written again from the restored state
+    /// where they do not hold that epoch.
+    /// </summary>
+    private static void RedoCopiesOfLast(ITrainingMethod method, RunFolder output, List<EpochMetrics> rows, int completedEpochs)
+    {
+        if (completedEpochs == 0) return;
+        bool lastIsBest = rows.Count > 0 && rows.MaxBy(r => r.TestAccuracy)!.Epoch == completedEpochs;
+        foreach (string copy in CopiesOfLast(method, output, completedEpochs, lastIsBest))
+            if (CompletedEpochsIn(copy) != completedEpochs) SaveCheckpoint(method, copy, completedEpochs, TestAccuracies(rows));
+    }
+
+    private static double[] TestAccuracies(List<EpochMetrics> rows) => [.. rows.Select(r => r.TestAccuracy)];
+
+    /// <summary>The epochs completed in the checkpoint at <paramref name="path"/>; null when there is none, or it is damaged.</summary>
+    private static int? CompletedEpochsIn(string path)
+    {
+        if (!File.Exists(path)) return null;
+        try { return JsonSerializer.Deserialize<CheckpointState>(Checkpoint.ReadMetadata(path), RunFolder.Json)?.CompletedEpochs; }
+        catch (Exception e) when (e is DataFormatException or JsonException) { return null; }
+    }
+
+    /// <summary>
+    /// Writes the method's networks, optimisers and extra state, with the number of completed epochs and their exact
+    /// test accuracies (<see cref="CheckpointState.TestAccuracies"/>).
+    /// </summary>
+    public static void SaveCheckpoint(ITrainingMethod method, string path, int completedEpochs, double[]? testAccuracies = null)
     {
         var tensors = new List<(string, Tensor)>();
         foreach (var (name, net) in method.Networks)
@@ -280,7 +322,7 @@ public sealed class TrainingLoop
         foreach (var (name, opt) in method.Optimizers)
             foreach (var (key, value) in opt.State()) tensors.Add(($"opt.{name}.{key}", value));
         foreach (var (key, value) in method.ExtraState()) tensors.Add(($"extra.{key}", value));
-        var meta = new CheckpointState(method.Name, completedEpochs, method.Networks.Select(n => n.Name).ToArray());
+        var meta = new CheckpointState(method.Name, completedEpochs, method.Networks.Select(n => n.Name).ToArray(), testAccuracies);
         Checkpoint.Save(path, JsonSerializer.Serialize(meta, RunFolder.Json), tensors);
     }
 

@@ -8,12 +8,17 @@ public class CliTests
 {
     private static double Number(System.Text.RegularExpressions.Group group) => double.Parse(group.Value, System.Globalization.CultureInfo.InvariantCulture);
 
-    private static (int Code, string Out, string Err) Winnow(params string[] args)
+    private static ProcessStartInfo WinnowProcess(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Winnow.Cli.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
+        return psi;
+    }
+
+    private static (int Code, string Out, string Err) Winnow(params string[] args)
+    {
+        using var p = Process.Start(WinnowProcess(args))!;
         var stdout = p.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         string err = p.StandardError.ReadToEnd();
         p.WaitForExit();
@@ -330,6 +335,107 @@ public class CliTests
         var (unknownCode, _, unknownErr) = Winnow("train", "--method", "mixup");
         Assert.NotEqual(0, unknownCode);
         Assert.Contains("mixup", unknownErr);
+    }
+
+    /// <summary>The options of a tiny run on bar folders: 64 training and 16 test images, 20% symmetric noise.</summary>
+    private static string[] TinyRun(string train, string test) =>
+        ["--dataset", "folder", "--data", train, "--test-data", test, "--channels", "1", "--noise", "symmetric", "--noise-rate", "0.2", "--batch-size", "32", "--precision", "fp32"];
+
+    private static void AssertRefusedAsInUse(string folder, (int Code, string Out, string Err) result)
+    {
+        Assert.Equal(2, result.Code);
+        var line = Assert.Single(result.Err.Trim().Split('\n'));
+        Assert.StartsWith($"winnow: error: {folder} is in use by another winnow process; ", line);
+    }
+
+    [Fact]
+    public void ARunFolderServesOneProcessAtATimeAndAKilledHolderFreesIt()
+    {
+        string train = BarsFolder(64, 1), test = BarsFolder(16, 2);
+        string run = Path.Combine(TestData.TempDir(), "run");
+        using (global::Winnow.FolderLock.Take(run))
+        {
+            AssertRefusedAsInUse(run, Winnow(["train", .. TinyRun(train, test), "--epochs", "1", "--out", run]));
+            AssertRefusedAsInUse(run, Winnow("analyze", "--dataset", "folder", "--data", train, "--test-data", test, "--channels", "1", "--random", "--out", run));
+        }
+        Assert.False(File.Exists(Path.Combine(run, "options.json")));
+
+        // A run killed (SIGKILL) after its first epoch holds the folder no more: --resume continues it, two epochs in all.
+        using (var killed = Process.Start(WinnowProcess(["train", .. TinyRun(train, test), "--epochs", "40", "--out", run]))!)
+        {
+            string? line;
+            while ((line = killed.StandardOutput.ReadLine()) is not null && !line.StartsWith("epoch ")) { }
+            killed.Kill(entireProcessTree: true);
+            killed.WaitForExit();
+            Assert.NotNull(line);
+        }
+        string options = Path.Combine(run, "options.json");
+        File.WriteAllText(options, File.ReadAllText(options).Replace("\"epochs\": 40,", "\"epochs\": 2,"));
+        var (resumeCode, resumeOut, resumeErr) = Winnow("train", "--resume", run);
+        Assert.True(resumeCode == 0, resumeErr);
+        Assert.Contains("(epoch 2)", resumeOut);
+
+        using (global::Winnow.FolderLock.Take(run))
+        {
+            AssertRefusedAsInUse(run, Winnow("train", "--resume", run));
+            AssertRefusedAsInUse(run, Winnow("issues", "--run", run, "--precision", "fp32"));
+        }
+    }
+
+    [Fact]
+    public void ResumeRemovesTheTemporaryFilesOfKilledWrites()
+    {
+        string train = BarsFolder(64, 1), test = BarsFolder(16, 2);
+        string run = Path.Combine(TestData.TempDir(), "run");
+        var (code, _, err) = Winnow(["train", .. TinyRun(train, test), "--epochs", "1", "--out", run]);
+        Assert.True(code == 0, err);
+        // What writes killed half-way leave (AtomicFile's "<file>.tmp<pid>"), and files of the user's that only look alike.
+        string[] leftovers = ["best.ckpt.tmp4242", "metrics.csv.tmp17", "report.html.tmp123456"], kept = ["notes.tmp", "draft.tmp1.txt", "x.tmp12a"];
+        foreach (var f in leftovers.Concat(kept)) File.WriteAllBytes(Path.Combine(run, f), new byte[100_000]);
+        var (resumeCode, _, resumeErr) = Winnow("train", "--resume", run);
+        Assert.True(resumeCode == 0, resumeErr);
+        Assert.All(leftovers, f => Assert.False(File.Exists(Path.Combine(run, f)), f));
+        Assert.All(kept, f => Assert.True(File.Exists(Path.Combine(run, f)), f));
+    }
+
+    [Fact]
+    public void ALabelIssueFailureAfterTrainingFailsTheCommandAndResumeWritesThem()
+    {
+        string train = BarsFolder(64, 1), test = BarsFolder(16, 2);
+        string run = Path.Combine(TestData.TempDir(), "run");
+        // A folder in the report's place makes its write fail, as a full disk would (the tests run as root: permissions would not).
+        string report = Path.Combine(run, "report.html");
+        Directory.CreateDirectory(report);
+        var (code, stdout, err) = Winnow(["train", .. TinyRun(train, test), "--epochs", "1", "--out", run]);
+        Assert.Equal(2, code);
+        Assert.Contains("Best ", stdout);
+        var line = Assert.Single(err.Trim().Split('\n'));
+        Assert.StartsWith("winnow: error: no label issues written (", line);
+        Assert.EndsWith($"); the run itself is saved in {run}: write them with 'winnow train --resume {run}' or 'winnow issues --run {run}'", line);
+        Assert.True(File.Exists(Path.Combine(run, "last.ckpt")) && File.Exists(Path.Combine(run, "summary.json")));
+
+        // The finished run resumed: nothing to train, the label issues written.
+        Directory.Delete(report);
+        File.Delete(Path.Combine(run, "label_issues.csv"));
+        var (resumeCode, resumeOut, resumeErr) = Winnow("train", "--resume", run);
+        Assert.True(resumeCode == 0, resumeErr);
+        Assert.DoesNotContain(resumeOut.Split('\n'), l => l.StartsWith("epoch "));
+        Assert.True(File.Exists(report) && File.Exists(Path.Combine(run, "label_issues.csv")));
+    }
+
+    [Fact]
+    public void AnOptionsFileWithoutWhatEveryRunRecordsIsRefusedOnResume()
+    {
+        string run = TestData.TempDir();
+        string options = Path.Combine(run, "options.json");
+        File.WriteAllText(options, "{}");
+        var (code, _, err) = Winnow("train", "--resume", run);
+        Assert.Equal(2, code);
+        Assert.Equal($"winnow: error: {options}: lacks method, model, dataset, noise, training, classNames, inputShape; expected the options.json of a Winnow run", err.Trim());
+        File.WriteAllText(options, """{ "method": "ce", "model": "compact-resnet", "classNames": null }""");
+        var (partCode, _, partErr) = Winnow("train", "--resume", run);
+        Assert.Equal(2, partCode);
+        Assert.Equal($"winnow: error: {options}: lacks dataset, noise, training, classNames, inputShape; expected the options.json of a Winnow run", partErr.Trim());
     }
 
     [Fact]
