@@ -111,18 +111,30 @@ start() {
   pid=$!
 }
 
-# wait_for KIND DELAY_MS DIR: waits until the moment KIND names, or until the process ends.
-#   time        DELAY_MS after the start
-#   write:FILE  the first moment after DELAY_MS at which FILE.tmp<pid> exists: the process is writing FILE
-#               (last.ckpt, best.ckpt: the end of an epoch, a window of milliseconds that a random time rarely hits).
-#               AtomicFile names its temporary file after the process id, which tells it from a killed run's leftover.
-#   label       summary.json written: training is over, the label-issue phase runs
+# wait_for MOMENT DIR: waits until MOMENT, or until the process ends. MOMENT is one of
+#   time:MS       MS milliseconds after the start
+#   write:FILE:K  the K-th time FILE.tmp<pid> appears: the process is writing FILE for the K-th time (last.ckpt,
+#                 best.ckpt: the end of an epoch, a window of milliseconds that a random time rarely hits; counted in
+#                 writes rather than time, so that a loaded machine moves it no more than a seed does). AtomicFile
+#                 names its temporary file after the process id, which tells it from a killed run's leftover.
+#   best:E        last.ckpt of epoch E (a best epoch) renamed into place: the moment before, or during, the copy of it
+#                 to best.ckpt (that copy takes a millisecond or less, too short to be caught by polling for it)
+#   label         summary.json written: training is over, the label-issue phase runs
 wait_for() {
-  local kind=$1 delay=$2 dir=$3 t0
+  local moment=$1 dir=$2 t0 seen=0 present=0
   now_ms; t0=$REPLY
-  while alive "$pid"; do now_ms; ((REPLY - t0 < delay)) || break; nap 0.005; done
-  case "$kind" in
-    write:*) while alive "$pid" && [[ ! -e "$dir/${kind#write:}.tmp$pid" ]]; do nap 0.001; done ;;
+  case "$moment" in
+    time:*) while alive "$pid"; do now_ms; ((REPLY - t0 < ${moment#time:})) || break; nap 0.005; done ;;
+    write:*)
+      local file=${moment#write:}; local count=${file##*:}; file=${file%:*}
+      # A write takes a few milliseconds: polled every millisecond, each one was seen in tests.
+      while alive "$pid"; do
+        if [[ -e "$dir/$file.tmp$pid" ]]; then ((present)) || ((++seen < count)) || break; present=1; else present=0; fi
+        nap 0.001
+      done ;;
+    best:*)
+      wait_for "write:last.ckpt:${moment#best:}" "$dir"
+      while alive "$pid" && [[ -e "$dir/last.ckpt.tmp$pid" && ! -e "$dir/best.ckpt.tmp$pid" ]]; do nap 0.0002; done ;;
     label) while alive "$pid" && [[ ! -f "$dir/summary.json" ]]; do nap 0.002; done ;;
   esac
   now_ms; waited=$((REPLY - t0))
@@ -139,9 +151,12 @@ completed_epochs() {
 # from the files it had written: its own temporary files (not those an earlier kill left), whether it had written
 # anything yet, the metrics rows and the epoch of last.ckpt.
 phase_of() {
-  local dir=$1 tmp=("$1"/*.tmp"$pid") rows=0
+  local dir=$1 tmp=("$1"/*.tmp"$pid") rows=0 best_row=0
   [[ -f "$dir/metrics.csv" ]] && rows=$(($(wc -l < "$dir/metrics.csv") - 1))
   completed_epochs "$dir/last.ckpt"; local done_epochs=$REPLY
+  completed_epochs "$dir/best.ckpt"; local best_epoch=$REPLY
+  # The epoch of highest test accuracy among those last.ckpt holds: the epoch best.ckpt should hold.
+  [[ -f "$dir/metrics.csv" ]] && best_row=$(awk -F, -v done="$done_epochs" 'NR > 1 && $1 <= done && (NR == 2 || $4 > best) { best = $4; e = $1 } END { print e + 0 }' "$dir/metrics.csv")
   if [[ ! -f "$dir/options.json" ]]; then REPLY="startup"
   elif ((${#tmp[@]} == 0)) && [[ -z $(find "$dir" -maxdepth 1 -newer "$2" -print -quit) ]]; then REPLY="startup (nothing written yet)"
   elif ((${#tmp[@]})); then
@@ -150,24 +165,25 @@ phase_of() {
   elif [[ -f "$dir/summary.json" ]]; then
     if [[ -f "$dir/report.html" ]]; then REPLY="all files written, before exit"; else REPLY="label-issue phase"; fi
   elif ((rows > done_epochs)); then REPLY="end of epoch $rows (metrics.csv written, last.ckpt at epoch $done_epochs)"
+  elif ((best_row != best_epoch)); then REPLY="end of epoch $rows (last.ckpt written, best.ckpt $( ((best_epoch)) && echo "still at epoch $best_epoch" || echo "not yet"))"
   else REPLY="epoch $((done_epochs + 1))"; fi
 }
 
-# run_killed LOG KIND DELAY DIR ARGS...: starts winnow, kills it at the moment KIND/DELAY names; sets outcome
-# (what it hit, for the report) and finished=1 when the process ended on its own before the kill.
+# run_killed LOG MOMENT DIR ARGS...: starts winnow, kills it at MOMENT (wait_for); sets outcome (what it hit, for
+# the report) and finished=1 when the process ended on its own before the kill.
 run_killed() {
-  local log=$1 kind=$2 delay=$3 dir=$4 rc=0; shift 4
+  local log=$1 moment=$2 dir=$3 rc=0; shift 3
   : > "$log.started"
   start "$log" "$@"
-  wait_for "$kind" "$delay" "$dir"
+  wait_for "$moment" "$dir"
   if alive "$pid"; then
     # (bash's "Killed" notice of the background job goes to the shell's stderr at the wait: silenced.)
     kill -9 "$pid"; { wait "$pid"; } 2>/dev/null || true
     phase_of "$dir" "$log.started"
-    outcome="killed at $(printf '%d.%02d' $((waited / 1000)) $((waited % 1000 / 10))) s ($kind): $REPLY"; finished=0
+    outcome="killed at $(printf '%d.%02d' $((waited / 1000)) $((waited % 1000 / 10))) s ($moment): $REPLY"; finished=0
   else
     wait "$pid" || rc=$?
-    outcome="ended on its own (exit $rc) before the $kind kill"; finished=$((rc == 0))
+    outcome="ended on its own (exit $rc) before the $moment kill"; finished=$((rc == 0))
   fi
 }
 
@@ -218,9 +234,23 @@ reference() {
   now_ms; local t0=$REPLY
   dotnet "$dll" "${args[@]}" --out "$work/control" >"$work/control.log" 2>&1 || { echo "control run failed:"; tail -3 "$work/control.log"; exit 1; }
   now_ms; ref_ms=$((REPLY - t0))
+  # How often the run writes each checkpoint: last.ckpt every epoch, best.ckpt at each new highest test accuracy.
+  last_writes=$(($(wc -l < "$work/ref/metrics.csv") - 1))
+  best_epochs=($(awk -F, 'NR > 1 && (NR == 2 || $4 > best) { best = $4; print $1 }' "$work/ref/metrics.csv"))
   compare_runs "$work/ref" "$work/control"
   if [[ -n "$REPLY" ]]; then echo "control: two uninterrupted runs differ ($REPLY): the run is not deterministic here"; exit 1; fi
-  echo "reference: a second uninterrupted run is identical to it, in $ref_ms ms wall time"
+  echo "reference: a second uninterrupted run is identical to it, in $ref_ms ms wall time (last.ckpt written $last_writes times, best.ckpt after epochs ${best_epochs[*]})"
+}
+
+# draw_moment KIND: a seeded kill moment of KIND (time, last.ckpt, best.ckpt, label) for wait_for, in REPLY: a time
+# over the reference's wall time, one of the reference's writes of last.ckpt, or one of its best epochs.
+draw_moment() {
+  case "$1" in
+    time) rand_below "$ref_ms"; REPLY=time:$REPLY ;;
+    last.ckpt) rand_below "$last_writes"; REPLY=write:last.ckpt:$((REPLY + 1)) ;;
+    best.ckpt) rand_below "${#best_epochs[@]}"; REPLY=best:${best_epochs[$REPLY]} ;;
+    label) REPLY=label ;;
+  esac
 }
 
 # One iteration: a first kill, for some iterations a second kill during the first resume, then resumes until the run
@@ -229,25 +259,23 @@ iteration() {
   local i=$1 dir="$work/kill-$1" log="$work/kill-$1.log" attempt=0 report resumes=0 t0 rc
   now_ms; t0=$REPLY
   # The plan is drawn before anything runs, so that a seed always draws the same plan.
-  local kinds=(time write:last.ckpt label time write:best.ckpt) kind2=time delay2=0 second=$((i % 3 == 2))
-  local kind=${kinds[$(((i - 1) % 5))]}
-  # Delays over the reference's wall time; a write kill waits for the first write after its delay, and the last
-  # checkpoint is written at about 85% of the run, so its delays stop at 80%.
-  rand_below "$ref_ms"; local delay=$REPLY
-  [[ $kind == write:* ]] && delay=$((delay * 4 / 5))
-  [[ $kind == label ]] && delay=0
-  rand_below 2; ((REPLY)) && kind2=write:last.ckpt
-  rand_below "$ref_ms"; delay2=$REPLY
-  [[ $kind2 == write:* ]] && delay2=$((delay2 * 4 / 5))
+  # The first kill's kind in turn; the second's (a resume) at random between a time and a last.ckpt write.
+  local kinds=(time last.ckpt label time best.ckpt) second=$((i % 3 == 2)) moment moment2 kind2=time
+  draw_moment "${kinds[$(((i - 1) % 5))]}"; moment=$REPLY
+  rand_below 2; ((REPLY)) && kind2=last.ckpt
+  draw_moment "$kind2"; moment2=$REPLY
   train_args
-  run_killed "$log" "$kind" "$delay" "$dir" "${args[@]}" --out "$dir"
+  run_killed "$log" "$moment" "$dir" "${args[@]}" --out "$dir"
   report="$outcome"
   while ((!finished)); do
     if ((++attempt > 5)); then report+="; no completion after 5 attempts"; break; fi
     continue_args "$dir"
     ((resumes++)) || true
     if ((second && attempt == 1)); then
-      run_killed "$log.$attempt" "$kind2" "$delay2" "$dir" "${resume_args[@]}"
+      # The resume writes last.ckpt once per epoch left: the K-th of the plan becomes the last of those if fewer.
+      completed_epochs "$dir/last.ckpt"; local left=$((last_writes - REPLY))
+      [[ $moment2 == write:last.ckpt:* ]] && ((${moment2##*:} > left && left > 0)) && moment2=write:last.ckpt:$left
+      run_killed "$log.$attempt" "$moment2" "$dir" "${resume_args[@]}"
       report+="; $verb $outcome"
       continue
     fi
@@ -285,10 +313,10 @@ concurrent() {
     lines=$(wc -l < "$refused.err")
     compare_runs "$work/ref" "$dir"
     check "$name" "$((lines == 1 && ${#REPLY} == 0))" \
-      "exits 0 and 2; the refused one wrote $lines stderr line(s): $(head -1 "$refused.err"); folder ${REPLY:-identical to REF}"
+      "exits 0 and 2; the refused one wrote $lines stderr line(s): $(head -1 "$refused.err"); folder ${REPLY:+DIFFERENT: }${REPLY:-identical to REF}"
   else
     compare_runs "$work/ref" "$dir"
-    check "$name" 0 "exits $rc1 and $rc2 (expected 0 and 2: the second was not refused); folder ${REPLY:-identical to REF}"
+    check "$name" 0 "exits $rc1 and $rc2 (expected 0 and 2: the second was not refused); folder ${REPLY:+DIFFERENT: }${REPLY:-identical to REF}"
   fi
 }
 
@@ -297,8 +325,9 @@ scenario_concurrent() {
   train_args
   concurrent "two trains started together" "$work/twice" "${args[@]}" --out "$work/twice"
   # A run killed in its second epoch, then resumed twice at once.
-  run_killed "$work/twice-resume.log" time $((ref_ms / 2)) "$work/twice-resume" "${args[@]}" --out "$work/twice-resume"
+  run_killed "$work/twice-resume.log" time:$((ref_ms / 2)) "$work/twice-resume" "${args[@]}" --out "$work/twice-resume"
   if [[ -f "$work/twice-resume/options.json" ]]; then
+    echo "  (the run to resume: $outcome)"
     concurrent "two resumes started together" "$work/twice-resume" train --resume "$work/twice-resume"
   else
     check "two resumes started together" 0 "the run to resume was $outcome; nothing to resume"
@@ -336,7 +365,7 @@ reference
 RANDOM=$seed
 identical=0
 now_ms; suite_t0=$REPLY
-echo "== $iterations iterations, method $method, seed $seed (kill times drawn over the reference's $ref_ms ms)"
+echo "== $iterations iterations, method $method, seed $seed"
 for ((i = 1; i <= iterations; i++)); do iteration "$i"; done
 now_ms; per=$(((REPLY - suite_t0) / (iterations > 0 ? iterations : 1) / 100))
 echo "$identical of $iterations identical ($(((REPLY - suite_t0) / 1000)) s: $((per / 10)).$((per % 10)) s per iteration)"
