@@ -484,9 +484,15 @@ internal static class CliErrors
         catch (Exception e)
         {
             if (!IsExpected(e) && Environment.GetEnvironmentVariable("WINNOW_DEBUG") is "1" or "true") Console.Error.WriteLine(e.ToString());
-            Console.Error.WriteLine(OneLine(e));
-            return Task.FromResult(2);
+            return Task.FromResult(Refuse(e));
         }
+    }
+
+    /// <summary>Prints the one line of <paramref name="e"/> on stderr; returns the exit code of bad input, 2.</summary>
+    public static int Refuse(Exception e)
+    {
+        Console.Error.WriteLine(OneLine(e));
+        return 2;
     }
 
     private static bool IsExpected(Exception e) => e is WinnowException or IOException or UnauthorizedAccessException;

@@ -12,4 +12,5 @@ root.Subcommands.Add(Commands.Noise());
 root.Subcommands.Add(Commands.Eval());
 root.Subcommands.Add(Commands.Predict());
 root.Subcommands.Add(Commands.Bench());
-return await root.Parse(args).InvokeAsync();
+var parsed = root.Parse(args);
+return UsageErrors.Find(parsed) is { } usage ? CliErrors.Refuse(new Winnow.WinnowException(usage)) : await parsed.InvokeAsync();

@@ -8,7 +8,7 @@ public class CliTests
 {
     private static double Number(System.Text.RegularExpressions.Group group) => double.Parse(group.Value, System.Globalization.CultureInfo.InvariantCulture);
 
-    private static (int Code, string Out, string Err) Winnow(params string[] args)
+    internal static (int Code, string Out, string Err) Winnow(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Winnow.Cli.dll"));
@@ -21,7 +21,7 @@ public class CliTests
     }
 
     /// <summary>Writes a <see cref="TestData.Bars"/> set as root/class&lt;k&gt;/&lt;i&gt;.png.</summary>
-    private static string BarsFolder(int count, int seed)
+    internal static string BarsFolder(int count, int seed)
     {
         var ds = TestData.Bars(count, seed: seed);
         string root = TestData.TempDir();
