@@ -97,7 +97,7 @@ internal sealed class NoiseOptions
             _ => NoiseKind.None,
         };
         double rate = r.GetValue(Rate);
-        if (rate is < 0 or > 1) throw new WinnowException($"--noise-rate must be in [0, 1], got {rate}");
+        if (!(rate >= 0 && rate <= 1)) throw new WinnowException($"--noise-rate must be in [0, 1], got {rate}");
         if (kind != NoiseKind.None && r.GetResult(Rate) is not { Implicit: false }) throw new WinnowException($"--noise {r.GetValue(Kind)} needs --noise-rate");
         return new NoiseSpec { Kind = kind, Rate = rate, IncludeTrueClass = !r.GetValue(ExcludeTrueClass), Seed = r.GetValue(Seed), File = DatasetOptions.FullPath(file) };
     }

@@ -28,8 +28,8 @@ public static class ImageFolderReader
     public static ImageDataset Load(string root, ImageFolderOptions? options = null)
     {
         options ??= new ImageFolderOptions();
-        if (options.Channels is not (1 or 3)) throw new WinnowException($"channels must be 1 or 3, got {options.Channels}");
-        if (options.Size is <= 0 or > 1024) throw new WinnowException($"image size must be in 1..1024, got {options.Size}");
+        if (options.Channels is not (1 or 3)) throw new WinnowException($"--channels must be 1 or 3, got {options.Channels}");
+        if (options.Size is <= 0 or > 1024) throw new WinnowException($"--image-size must be in 1..1024, got {options.Size}");
         if (!Directory.Exists(root)) throw new DataFormatException(root, "folder not found");
         string[] classDirs = Directory.GetDirectories(root).OrderBy(d => Path.GetFileName(d), StringComparer.Ordinal).ToArray();
         if (classDirs.Length == 0) throw new DataFormatException(root, "no class sub-folders; expected root/<class>/<image>.png|jpg");

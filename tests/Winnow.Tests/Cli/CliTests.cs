@@ -342,4 +342,16 @@ public class CliTests
         Assert.Equal(2, code);
         Assert.Contains("labels.csv: row 2: label 'class9'", err);
     }
+
+    [Fact]
+    public void ABatchLargerThanTheTrainingSetIsRefusedNamingBothNumbers()
+    {
+        string train = BarsFolder(64, 1), test = BarsFolder(16, 2);
+        string run = Path.Combine(TestData.TempDir(), "run");
+        var (code, _, err) = Winnow("train", "--dataset", "folder", "--data", train, "--test-data", test, "--channels", "1", "--precision", "fp32",
+            "--batch-size", "100000", "--out", run);
+        Assert.Equal(2, code);
+        Assert.Equal("winnow: error: --batch-size 100000 is larger than the training set (64 images); give at most 64", err.TrimEnd('\n'));
+        Assert.False(Directory.Exists(run));
+    }
 }
