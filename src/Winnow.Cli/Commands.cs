@@ -190,6 +190,8 @@ internal static class Commands
         cmd.SetAction((r, ct) => CliErrors.Run(() =>
         {
             string path = r.GetValue(encoder)!;
+            var probeOptions = new LinearProbeOptions { Epochs = r.GetValue(epochs), LearningRate = r.GetValue(lr) };
+            probeOptions.Validate();
             var spec = data.Read(r);
             var train = spec.LoadTrain();
             var test = spec.LoadTest(train);
@@ -197,7 +199,7 @@ internal static class Commands
             string model = net.Architecture;
             var choice = InferencePrecision(r, precision, model, train, ct);
             Console.WriteLine($"features in {choice.Summary}; CPU: {choice.Cpu}");
-            var result = LinearProbe.Run(FeaturesOf(net, choice.Chosen), train, test, new LinearProbeOptions { Epochs = r.GetValue(epochs), LearningRate = r.GetValue(lr) }, cancellation: ct);
+            var result = LinearProbe.Run(FeaturesOf(net, choice.Chosen), train, test, probeOptions, cancellation: ct);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{train.Name} -> {test.Name}, {model} encoder from {path}: linear probe {100 * result.LinearAccuracy:F2}%, kNN (k=200) {100 * result.KnnAccuracy:F2}% ({result.Seconds:F0} s)"));
             return 0;
@@ -263,6 +265,7 @@ internal static class Commands
             float[]? distribution = null;
             if (encoderPath is not null)
             {
+                KnnLabelAgreement.CheckNeighbours(r.GetValue(neighbours), train.Count);
                 using var net = EncoderCheckpoint.Load(encoderPath, train.Channels);
                 string model = net.Architecture;
                 var choice = InferencePrecision(r, precision, model, train, ct);
@@ -347,8 +350,8 @@ internal static class Commands
         // Normalised as the model's training images were, not by these images' own statistics.
         if (recorded.Normalization is { } normalization) images = images.WithNormalization(normalization);
         var choice = InferencePrecision(r, precision, recorded.Model, images, ct);
-        Console.Error.WriteLine($"inference in {choice.Summary}; CPU: {choice.Cpu}");
         var (manifest, method) = TrainingJob.LoadTrained(path, choice.Chosen);
+        Console.Error.WriteLine($"inference in {choice.Summary}; CPU: {choice.Cpu}");
         return (manifest, method, images);
     }
 
@@ -446,8 +449,10 @@ internal static class Commands
             var step = r.GetValue(pretrain) ? BenchmarkStep.Pretraining : r.GetValue(inference) ? BenchmarkStep.Inference : BenchmarkStep.Training;
             var requested = TrainingLoopOptions.ParsePrecision(r.GetValue(precision));
             var o = new ThroughputOptions(r.GetValue(model)!, r.GetValue(batch), r.GetValue(channels), r.GetValue(size), Precision.Float32, r.GetValue(steps), r.GetValue(threads), step);
-            if (o.Batch < 1 || o.Steps < 1 || o.Threads < 1 || o.Size < 8 || o.Channels is not (1 or 3))
-                throw new WinnowException("--batch, --steps and --threads must be positive, --size at least 8, --channels 1 or 3");
+            if (o.Batch < 1 || o.Steps < 1) throw new WinnowException($"--batch and --steps must be positive, got {o.Batch} and {o.Steps}");
+            if (o.Threads is < 1 or > TrainingOptions.MaxThreads) throw new WinnowException($"--threads must be in 1..{TrainingOptions.MaxThreads}, got {o.Threads}");
+            if (o.Size is < 8 or > 1024) throw new WinnowException($"--size must be in 8..1024, got {o.Size}");
+            if (o.Channels is not (1 or 3)) throw new WinnowException($"--channels must be 1 or 3, got {o.Channels}");
             var cpu = CpuInfo.Current;
             string what = step switch { BenchmarkStep.Pretraining => "simclr ", BenchmarkStep.Inference => "inference ", _ => "" };
             void Print(Precision p, double rate) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
