@@ -40,7 +40,8 @@ internal static class AnalyzeCommand
             bool withRandom = r.GetValue(random);
             if (encoderPaths.Length == 0 && runPaths.Length == 0 && !withRandom)
                 throw new WinnowException("give at least one --encoder, --run or --random");
-            if (r.GetValue(samples) < 0) throw new WinnowException($"--samples must be 0 (all) or positive, got {r.GetValue(samples)}");
+            foreach (var (option, zero) in new[] { (samples, "all"), (probeEpochs, "no probe"), (jacobianSamples, "none") })
+                if (r.GetValue(option) < 0) throw new WinnowException($"{option.Name} must be 0 ({zero}) or positive, got {r.GetValue(option)}");
             if (r.GetValue(mapSamples) is < 0 or > 5000) throw new WinnowException($"--map-samples must be between 0 (no maps) and 5000, got {r.GetValue(mapSamples)}");
             foreach (string last in runPaths.Select(p => RunFolder.Existing(p).LastCheckpoint))
                 if (!File.Exists(last)) throw new DataFormatException(last, "missing; expected a 'winnow train' run folder");

@@ -21,7 +21,7 @@ internal sealed class DatasetOptions
     public Option<string?> TestData { get; } = new("--test-data") { Description = "Image folders only: the test image folder" };
     public Option<int?> ImageSize { get; } = new("--image-size") { Description = "Image folders only: resize every image to N x N pixels" };
     public Option<int> Channels { get; } = new("--channels") { Description = "Image folders only: 1 (grey) or 3 (RGB)", DefaultValueFactory = _ => 3 };
-    public Option<string?> LabelFile { get; } = new("--label-file") { Description = "CSV (path or index, label) whose labels replace the training set's: your own noisy labels" };
+    public Option<string?> LabelFile { get; } = new("--label-file") { Description = "CSV (path or index, label) whose labels replace the training set's: your own noisy labels. eval, predict: a run's own label file is applied to the run's data only; with --data or --test-data, give --label-file again to apply one" };
 
     public DatasetOptions(Command command)
     {
@@ -33,7 +33,8 @@ internal sealed class DatasetOptions
     /// The dataset a command reads instead of <paramref name="recorded"/> (a run's): a dataset of another format when
     /// --dataset names one; otherwise the recorded one with each dataset option given on the command line replacing its
     /// recorded value (--test-data alone evaluates the run's model on another test folder; --data and --test-data
-    /// another image folder, read with the run's channels and size).
+    /// another image folder, read with the run's channels and size). The run's label file names the run's images, so
+    /// it is applied only to the run's own data: with --data or --test-data, only a --label-file given again is.
     /// </summary>
     public DatasetSpec Override(ParseResult r, DatasetSpec recorded)
     {
@@ -46,7 +47,7 @@ internal sealed class DatasetOptions
             TestPath = Given(TestData) ? given.TestPath : recorded.TestPath,
             ImageSize = Given(ImageSize) ? given.ImageSize : recorded.ImageSize,
             Channels = Given(Channels) ? r.GetValue(Channels) : recorded.Channels,
-            LabelFile = Given(LabelFile) ? given.LabelFile : recorded.LabelFile,
+            LabelFile = Given(LabelFile) ? given.LabelFile : Given(Data) || Given(TestData) ? null : recorded.LabelFile,
         };
     }
 
@@ -97,7 +98,7 @@ internal sealed class NoiseOptions
             _ => NoiseKind.None,
         };
         double rate = r.GetValue(Rate);
-        if (rate is < 0 or > 1) throw new WinnowException($"--noise-rate must be in [0, 1], got {rate}");
+        if (!(rate >= 0 && rate <= 1)) throw new WinnowException($"--noise-rate must be in [0, 1], got {rate}");
         if (kind != NoiseKind.None && r.GetResult(Rate) is not { Implicit: false }) throw new WinnowException($"--noise {r.GetValue(Kind)} needs --noise-rate");
         return new NoiseSpec { Kind = kind, Rate = rate, IncludeTrueClass = !r.GetValue(ExcludeTrueClass), Seed = r.GetValue(Seed), File = DatasetOptions.FullPath(file) };
     }

@@ -191,6 +191,8 @@ internal static class Commands
         cmd.SetAction((r, ct) => CliErrors.Run(() =>
         {
             string path = r.GetValue(encoder)!;
+            var probeOptions = new LinearProbeOptions { Epochs = r.GetValue(epochs), LearningRate = r.GetValue(lr) };
+            probeOptions.Validate();
             var spec = data.Read(r);
             var train = spec.LoadTrain();
             var test = spec.LoadTest(train);
@@ -198,7 +200,7 @@ internal static class Commands
             string model = net.Architecture;
             var choice = InferencePrecision(r, precision, model, train, ct);
             Console.WriteLine($"features in {choice.Summary}; CPU: {choice.Cpu}");
-            var result = LinearProbe.Run(FeaturesOf(net, choice.Chosen), train, test, new LinearProbeOptions { Epochs = r.GetValue(epochs), LearningRate = r.GetValue(lr) }, cancellation: ct);
+            var result = LinearProbe.Run(FeaturesOf(net, choice.Chosen), train, test, probeOptions, cancellation: ct);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{train.Name} -> {test.Name}, {model} encoder from {path}: linear probe {100 * result.LinearAccuracy:F2}%, kNN (k=200) {100 * result.KnnAccuracy:F2}% ({result.Seconds:F0} s)"));
             return 0;
@@ -264,6 +266,7 @@ internal static class Commands
             float[]? distribution = null;
             if (encoderPath is not null)
             {
+                KnnLabelAgreement.CheckNeighbours(r.GetValue(neighbours), train.Count);
                 using var net = EncoderCheckpoint.Load(encoderPath, train.Channels);
                 string model = net.Architecture;
                 var choice = InferencePrecision(r, precision, model, train, ct);
@@ -348,8 +351,8 @@ internal static class Commands
         // Normalised as the model's training images were, not by these images' own statistics.
         if (recorded.Normalization is { } normalization) images = images.WithNormalization(normalization);
         var choice = InferencePrecision(r, precision, recorded.Model, images, ct);
-        Console.Error.WriteLine($"inference in {choice.Summary}; CPU: {choice.Cpu}");
         var (manifest, method) = TrainingJob.LoadTrained(path, choice.Chosen);
+        Console.Error.WriteLine($"inference in {choice.Summary}; CPU: {choice.Cpu}");
         return (manifest, method, images);
     }
 
@@ -447,8 +450,10 @@ internal static class Commands
             var step = r.GetValue(pretrain) ? BenchmarkStep.Pretraining : r.GetValue(inference) ? BenchmarkStep.Inference : BenchmarkStep.Training;
             var requested = TrainingLoopOptions.ParsePrecision(r.GetValue(precision));
             var o = new ThroughputOptions(r.GetValue(model)!, r.GetValue(batch), r.GetValue(channels), r.GetValue(size), Precision.Float32, r.GetValue(steps), r.GetValue(threads), step);
-            if (o.Batch < 1 || o.Steps < 1 || o.Threads < 1 || o.Size < 8 || o.Channels is not (1 or 3))
-                throw new WinnowException("--batch, --steps and --threads must be positive, --size at least 8, --channels 1 or 3");
+            if (o.Batch < 1 || o.Steps < 1) throw new WinnowException($"--batch and --steps must be positive, got {o.Batch} and {o.Steps}");
+            if (o.Threads is < 1 or > TrainingOptions.MaxThreads) throw new WinnowException($"--threads must be in 1..{TrainingOptions.MaxThreads}, got {o.Threads}");
+            if (o.Size is < 8 or > 1024) throw new WinnowException($"--size must be in 8..1024, got {o.Size}");
+            if (o.Channels is not (1 or 3)) throw new WinnowException($"--channels must be 1 or 3, got {o.Channels}");
             var cpu = CpuInfo.Current;
             string what = step switch { BenchmarkStep.Pretraining => "simclr ", BenchmarkStep.Inference => "inference ", _ => "" };
             void Print(Precision p, double rate) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -484,9 +489,15 @@ internal static class CliErrors
         catch (Exception e)
         {
             if (!IsExpected(e) && Environment.GetEnvironmentVariable("WINNOW_DEBUG") is "1" or "true") Console.Error.WriteLine(e.ToString());
-            Console.Error.WriteLine(OneLine(e));
-            return Task.FromResult(2);
+            return Task.FromResult(Refuse(e));
         }
+    }
+
+    /// <summary>Prints the one line of <paramref name="e"/> on stderr; returns the exit code of bad input, 2.</summary>
+    public static int Refuse(Exception e)
+    {
+        Console.Error.WriteLine(OneLine(e));
+        return 2;
     }
 
     private static bool IsExpected(Exception e) => e is WinnowException or IOException or UnauthorizedAccessException;

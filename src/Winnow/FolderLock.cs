@@ -15,21 +15,38 @@ public sealed class FolderLock : IDisposable
     private const int LockedByAnother = 11;
 
     private readonly FileStream held;
+    private readonly string folder;
+    private readonly bool created;
 
-    private FolderLock(FileStream held) => this.held = held;
+    private FolderLock(FileStream held, string folder, bool created) => (this.held, this.folder, this.created) = (held, folder, created);
 
-    /// <summary>Takes the lock of <paramref name="folder"/> (creating the folder); a one-line error naming the folder when another process holds it.</summary>
+    /// <summary>
+    /// Takes the lock of <paramref name="folder"/> (creating the folder); a one-line error naming the folder when another
+    /// process holds it. A folder it created and that holds nothing but the lock file when the lock is released (the
+    /// command failed before writing anything) is removed again, so a refused command leaves nothing behind.
+    /// </summary>
     public static FolderLock Take(string folder)
     {
+        bool created = !Directory.Exists(folder);
         Directory.CreateDirectory(folder);
         string path = Path.Combine(folder, FileName);
-        try { return new FolderLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)); }
+        try { return new FolderLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None), folder, created); }
         catch (IOException e) when (e.HResult == LockedByAnother)
         {
             throw new WinnowException($"{folder} is in use by another winnow process; wait for it to end ('fuser {path}' names it)", e);
         }
     }
 
-    /// <summary>Releases the lock.</summary>
-    public void Dispose() => held.Dispose();
+    /// <summary>Releases the lock (and removes the folder if it created it and nothing else was written there).</summary>
+    public void Dispose()
+    {
+        held.Dispose();
+        if (!created) return;
+        try
+        {
+            if (Directory.EnumerateFileSystemEntries(folder).All(e => Path.GetFileName(e) == FileName)) Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException) { } // another process took the folder meanwhile: it is its folder now
+        catch (UnauthorizedAccessException) { }
+    }
 }

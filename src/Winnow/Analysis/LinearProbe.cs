@@ -22,6 +22,14 @@ public sealed record LinearProbeOptions
 
     /// <summary>Seed of the head's initialisation and of the shuffling.</summary>
     public int Seed { get; init; }
+
+    /// <summary>Checks ranges; throws <see cref="WinnowException"/> naming the option of 'winnow probe'.</summary>
+    public void Validate()
+    {
+        if (Epochs < 1) throw new WinnowException($"linear probe: --epochs must be at least 1, got {Epochs}");
+        if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new WinnowException($"linear probe: --lr must be a positive number, got {LearningRate}");
+        if (BatchSize < 1) throw new WinnowException($"linear probe: the batch size must be at least 1, got {BatchSize}");
+    }
 }
 
 /// <summary>What a probe measured.</summary>
@@ -43,6 +51,7 @@ public static class LinearProbe
         IProgress<double>? progress = null, CancellationToken cancellation = default)
     {
         options ??= new LinearProbeOptions();
+        options.Validate();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var trainFeatures = Evaluation.FeatureMatrix(features, train, cancellation: cancellation);
         using var testFeatures = Evaluation.FeatureMatrix(features, test, cancellation: cancellation);
@@ -55,6 +64,7 @@ public static class LinearProbe
     public static double TrainLinear(Tensor trainFeatures, int[] trainLabels, Tensor testFeatures, int[] testLabels, int classCount,
         LinearProbeOptions options, IProgress<double>? progress = null, CancellationToken cancellation = default)
     {
+        options.Validate();
         using var scope = NewDisposeScope();
         var mean = trainFeatures.mean([0], keepdim: true);
         var std = trainFeatures.std(0, keepdim: true).AtLeast(1e-6);

@@ -94,11 +94,14 @@ public static class PrecisionSelector
 
     /// <summary>
     /// Why bfloat16 is not worth timing on <paramref name="cpu"/>, or null when it is: a CPU whose flags are known and
-    /// name no native bfloat16 arithmetic.
+    /// name no native bfloat16 arithmetic, or oneDNN's kernels capped below it (<paramref name="kernels"/>; at AVX2 a
+    /// bf16 training step ran 18 times slower than fp32 on CPU D).
     /// </summary>
-    public static string? HopelessBFloat16(CpuInfo cpu) => cpu.HasNativeBFloat16 == false
-        ? $"the CPU reports none of {string.Join(", ", CpuInfo.NativeBFloat16Flags)}, so bf16 would be emulated (many times slower)"
-        : null;
+    public static string? HopelessBFloat16(CpuInfo cpu, KernelIsaChoice? kernels = null) =>
+        cpu.HasNativeBFloat16 == false
+            ? $"the CPU reports none of {string.Join(", ", CpuInfo.NativeBFloat16Flags)}, so bf16 would be emulated (many times slower)"
+            : kernels is { AllowsBFloat16: false } ? $"oneDNN's kernels are capped at {kernels.Isa}, which has no bf16 arithmetic"
+            : null;
 
     /// <summary>bfloat16 is refused when the model's bfloat16 forward pass lands further than this from float32's (25%).</summary>
     public const double BFloat16Tolerance = 0.25;
@@ -130,7 +133,7 @@ public static class PrecisionSelector
         if (requested != Precision.Auto)
             return new PrecisionChoice { Requested = requested, Chosen = requested, Cpu = cpu.Description };
         var timed = model with { Steps = steps };
-        string? skipped = HopelessBFloat16(cpu) ?? WrongBFloat16(ThroughputBenchmark.BFloat16Deviation(model));
+        string? skipped = HopelessBFloat16(cpu, KernelIsa.Current) ?? WrongBFloat16(ThroughputBenchmark.BFloat16Deviation(model));
         double fp32 = 0;
         double? bf16 = null;
         for (int round = 0; round < MeasuredRounds; round++)

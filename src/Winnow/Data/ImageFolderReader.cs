@@ -15,6 +15,10 @@ public sealed record ImageFolderOptions
 /// <summary>
 /// Reads a folder laid out as root/&lt;class&gt;/&lt;image&gt;.png|jpg|jpeg. Classes are the sub-folder names in
 /// ordinal order; images are taken in ordinal order of their relative paths, which fixes each image's index.
+/// Images in sub-folders of a class folder belong to the class. Symbolic links are followed, to folders (inside the
+/// root or outside it) and to images, but each folder and image is read once: a link to a folder or image already
+/// read (a loop such as <c>ln -s . cat/loop</c>, a link back to the root, the same image linked into two classes) is
+/// an error that names the link.
 /// </summary>
 public static class ImageFolderReader
 {
@@ -24,19 +28,20 @@ public static class ImageFolderReader
     public static ImageDataset Load(string root, ImageFolderOptions? options = null)
     {
         options ??= new ImageFolderOptions();
-        if (options.Channels is not (1 or 3)) throw new WinnowException($"channels must be 1 or 3, got {options.Channels}");
-        if (options.Size is <= 0 or > 1024) throw new WinnowException($"image size must be in 1..1024, got {options.Size}");
+        if (options.Channels is not (1 or 3)) throw new WinnowException($"--channels must be 1 or 3, got {options.Channels}");
+        if (options.Size is <= 0 or > 1024) throw new WinnowException($"--image-size must be in 1..1024, got {options.Size}");
         if (!Directory.Exists(root)) throw new DataFormatException(root, "folder not found");
         string[] classDirs = Directory.GetDirectories(root).OrderBy(d => Path.GetFileName(d), StringComparer.Ordinal).ToArray();
         if (classDirs.Length == 0) throw new DataFormatException(root, "no class sub-folders; expected root/<class>/<image>.png|jpg");
         var files = new List<(string Path, int Label)>();
+        string realRoot = RealPath(root);
+        var read = new Dictionary<string, string>(StringComparer.Ordinal) { [realRoot] = root };
         for (int c = 0; c < classDirs.Length; c++)
         {
-            var images = Directory.EnumerateFiles(classDirs[c], "*", SearchOption.AllDirectories)
-                .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
-                .OrderBy(f => f, StringComparer.Ordinal).ToList();
+            var images = new List<string>();
+            AddImages(new DirectoryInfo(classDirs[c]), realRoot, read, images);
             if (images.Count == 0) throw new DataFormatException(classDirs[c], "class folder holds no .png, .jpg or .jpeg image");
-            files.AddRange(images.Select(f => (f, c)));
+            files.AddRange(images.Order(StringComparer.Ordinal).Select(f => (f, c)));
         }
         var relative = files.Select(f => Path.GetRelativePath(root, f.Path).Replace('\\', '/')).ToArray();
 
@@ -54,16 +59,21 @@ public static class ImageFolderReader
         if (total > Array.MaxLength)
             throw new DataFormatException(root, $"{files.Count} images of {channels}x{width}x{height} need {total / (1 << 20):N0} MiB in one array, over .NET's limit of {Array.MaxLength / (1 << 20):N0} MiB; pass a smaller --image-size");
         var pixels = new byte[total];
+        bool mixedSizes = false;
         try
         {
-            Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+            Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, (i, loop) =>
             {
                 string path = files[i].Path;
                 try
                 {
                     using var bitmap = Decode(path);
                     if (options.Size is null && (bitmap.Width != width || bitmap.Height != height))
-                        throw new DataFormatException(path, $"image is {bitmap.Width}x{bitmap.Height}, expected {width}x{height} like the first image; pass a resize size");
+                    {
+                        mixedSizes = true;
+                        loop.Stop();
+                        return;
+                    }
                     WritePixels(bitmap, path, width, height, channels, pixels.AsSpan((int)((long)i * imageSize), imageSize));
                 }
                 catch (Exception e) when (e is not WinnowException and not OutOfMemoryException)
@@ -81,11 +91,77 @@ public static class ImageFolderReader
             // Report the failing image that comes first in the folder's order, whichever thread met it first.
             throw e.InnerExceptions.OfType<DataFormatException>().OrderBy(x => x.Path, StringComparer.Ordinal).FirstOrDefault() ?? first;
         }
+        if (mixedSizes) throw MixedSizes(root, files.Select(f => f.Path).ToArray(), relative);
         var names = classDirs.Select(d => Path.GetFileName(d)!).ToArray();
         var labels = files.Select(f => f.Label).ToArray();
         var provisional = new ImageDataset(Path.GetFileName(Path.TrimEndingDirectorySeparator(root)), pixels, labels,
             channels, height, width, names, new Normalization(new float[channels], Enumerable.Repeat(1f, channels).ToArray()), relative);
         return provisional.WithNormalization(provisional.ComputeNormalization());
+    }
+
+    /// <summary>
+    /// The error for images of several sizes without a resize: how many images have each size, most common first, and
+    /// the first image of each other size (an odd image is named, not the images of the common size around it).
+    /// </summary>
+    private static DataFormatException MixedSizes(string root, string[] paths, string[] relative)
+    {
+        var sizes = paths.Select((path, i) =>
+            {
+                using var codec = SKCodec.Create(path);
+                return (Size: codec is null ? "" : $"{codec.Info.Width}x{codec.Info.Height}", Index: i);
+            })
+            .Where(s => s.Size.Length > 0).GroupBy(s => s.Size)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.First().Index).ToArray();
+        var counts = sizes.Select((g, k) => $"{g.Count()} of {g.Key}" + (k == 0 ? "" : $" (the first: {relative[g.First().Index]})"));
+        return new DataFormatException(root, $"images of {sizes.Length} sizes: {string.Join(", ", counts)}; pass --image-size N to resize every image to N x N");
+    }
+
+    /// <summary>
+    /// Adds the images in <paramref name="folder"/> and its sub-folders to <paramref name="images"/>, following symbolic
+    /// links. <paramref name="read"/> maps the real path (links resolved) of every folder and image read so far to the
+    /// path it was read as; <paramref name="parentReal"/> is the real path of the folder that holds <paramref name="folder"/>.
+    /// </summary>
+    private static void AddImages(FileSystemInfo folder, string parentReal, Dictionary<string, string> read, List<string> images)
+    {
+        string real = RealPathOf(folder, parentReal, read, "a folder");
+        foreach (var entry in ((DirectoryInfo)folder).EnumerateFileSystemInfos())
+        {
+            if (entry is DirectoryInfo) AddImages(entry, real, read, images);
+            else if (Extensions.Contains(entry.Extension.ToLowerInvariant()))
+            {
+                RealPathOf(entry, real, read, "an image");
+                images.Add(entry.FullName);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The real path of <paramref name="entry"/>, which <paramref name="read"/> then holds; an error naming the entry
+    /// when it was read before (through a link) or is a link to nothing.
+    /// </summary>
+    private static string RealPathOf(FileSystemInfo entry, string parentReal, Dictionary<string, string> read, string kind)
+    {
+        bool link = entry.LinkTarget is not null;
+        string real = link ? RealPath(entry.FullName) : Path.Combine(parentReal, entry.Name);
+        if (link && !Path.Exists(real)) throw new DataFormatException(entry.FullName, $"symbolic link to {real}, which does not exist");
+        if (read.TryAdd(real, entry.FullName)) return real;
+        throw new DataFormatException(entry.FullName, link
+            ? $"symbolic link to {real}, {kind} already read; remove the link (each folder and image is read once)"
+            : $"already read as {read[real]} through a symbolic link; remove the link (each folder and image is read once)");
+    }
+
+    /// <summary>
+    /// The absolute form of <paramref name="path"/> with every symbolic link in it resolved (up to 40 links deep, as
+    /// Linux's own limit; a chain of links that loops is an error).
+    /// </summary>
+    private static string RealPath(string path, int depth = 0)
+    {
+        if (depth > 40) throw new DataFormatException(path, "too many levels of symbolic links");
+        string full = Path.GetFullPath(path);
+        string real = Path.GetPathRoot(full)!;
+        foreach (string part in full[real.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+            real = new FileInfo(Path.Combine(real, part)).LinkTarget is { } target ? RealPath(Path.Combine(real, target), depth + 1) : Path.Combine(real, part);
+        return real;
     }
 
     /// <summary>
@@ -96,7 +172,8 @@ public static class ImageFolderReader
     private static SKBitmap Decode(string path)
     {
         using var codec = SKCodec.Create(path, out var opened)
-            ?? throw new DataFormatException(path, $"cannot decode image: not a valid PNG or JPEG file ({opened})");
+            ?? throw new DataFormatException(path, new FileInfo(path).Length == 0 ? "empty file (0 bytes); expected a PNG or JPEG image"
+                : $"cannot decode image: not a valid PNG or JPEG file ({opened})");
         var info = codec.Info;
         if (info.AlphaType == SKAlphaType.Unpremul) info.AlphaType = SKAlphaType.Premul;
         info.ColorSpace = null;

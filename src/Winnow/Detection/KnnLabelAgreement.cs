@@ -12,6 +12,12 @@ public static class KnnLabelAgreement
     /// <summary>Neighbours per sample (SimiFeat's k = 10).</summary>
     public const int DefaultNeighbours = 10;
 
+    /// <summary>Refuses a neighbour count <paramref name="k"/> outside 1..n−1 for <paramref name="samples"/> samples, naming --neighbours.</summary>
+    public static void CheckNeighbours(int k, int samples)
+    {
+        if (k < 1 || k >= samples) throw new WinnowException($"--neighbours must be in 1..{samples - 1} (the training set has {samples} images), got {k}");
+    }
+
     /// <summary>
     /// The label distribution of each sample's <paramref name="k"/> nearest neighbours by cosine similarity, the
     /// sample itself left out, each neighbour weighted by its similarity (negative similarities count 0): row-major
@@ -23,7 +29,7 @@ public static class KnnLabelAgreement
     {
         long n = features.shape[0];
         if (n != labels.Length) throw new ArgumentException($"{n} feature rows but {labels.Length} labels");
-        if (k < 1 || k >= n) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in 1..{n - 1}");
+        CheckNeighbours(k, (int)n);
         var distribution = new float[n * classCount];
         using var _ = no_grad();
         using var scope = NewDisposeScope();

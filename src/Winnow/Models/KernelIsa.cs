@@ -18,6 +18,10 @@ public sealed record KernelIsaChoice(string Isa, string Reason, string Cpu)
     /// <summary>Whether a cap below the CPU's best is in force.</summary>
     public bool Capped => !string.Equals(Isa, KernelIsa.Native, StringComparison.OrdinalIgnoreCase) && !string.Equals(Isa, "ALL", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>Whether the kernels may use bfloat16 arithmetic (no cap, or a cap at AVX512_CORE_BF16 or above).</summary>
+    public bool AllowsBFloat16 => !Capped || KernelIsa.OneDnnNames.ToList().FindIndex(n => n.Equals(Isa, StringComparison.OrdinalIgnoreCase))
+        >= KernelIsa.OneDnnNames.ToList().IndexOf("AVX512_CORE_BF16");
+
     /// <summary>One line: "oneDNN kernels AVX2 (auto: ...)" or "oneDNN kernels native (auto: ...)".</summary>
     public string Summary => $"oneDNN kernels {Isa} ({Reason})";
 }
@@ -50,7 +54,7 @@ public static partial class KernelIsa
     /// <summary>The cap applied on a CPU with a known fault.</summary>
     public const string SafeIsa = "AVX2";
 
-    /// <summary>The values oneDNN accepts for <see cref="OneDnnVariable"/> (libtorch 2.10's oneDNN 3.x).</summary>
+    /// <summary>The values oneDNN accepts for <see cref="OneDnnVariable"/> (libtorch 2.10's oneDNN 3.x), from the narrowest to ALL.</summary>
     public static readonly IReadOnlyList<string> OneDnnNames =
     [
         "SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI", "AVX512_CORE_BF16",

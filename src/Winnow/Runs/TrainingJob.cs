@@ -197,6 +197,7 @@ public sealed class TrainingJob : IDisposable
             train = train.Subset(kept);
             labels = allLabels.Subset(kept);
         }
+        manifest.Training.ValidateFor(train.Count);
         var precision = manifest.PrecisionChoice is { } settled && settled.Chosen == manifest.Training.Precision ? settled
             : PrecisionSelector.Resolve(manifest.Training.Precision, new ThroughputOptions(manifest.Model, manifest.Training.BatchSize, train.Channels, train.Width,
                 Threads: manifest.Training.Threads > 0 ? manifest.Training.Threads : Environment.ProcessorCount,

@@ -39,8 +39,10 @@ public sealed class SimClrDefinition : MethodDefinition<SimClrOptions>
     /// <inheritdoc/>
     protected override SimClrOptions Resolve(SimClrOptions options, MethodContext context)
     {
-        if (options.Temperature <= 0 || options.ProjectionDimension < 1 || options.Augmentation.CropScaleMin is <= 0 or > 1)
-            throw new WinnowException("--temperature must be positive, --projection-dim at least 1, --crop-scale-min in (0, 1]");
+        if (!(options.Temperature > 0)) throw new WinnowException($"simclr: --temperature must be positive, got {options.Temperature}");
+        if (options.ProjectionDimension < 1) throw new WinnowException($"simclr: --projection-dim must be at least 1, got {options.ProjectionDimension}");
+        if (options.Augmentation.CropScaleMin is not (> 0 and <= 1)) throw new WinnowException($"simclr: --crop-scale-min must be in (0, 1], got {options.Augmentation.CropScaleMin}");
+        if (options.Augmentation.BlurProbability is not (>= 0 and <= 1)) throw new WinnowException($"simclr: --blur must be a probability in [0, 1], got {options.Augmentation.BlurProbability}");
         if (context.Training.EncoderRateScale != 1)
             throw new WinnowException("--encoder-lr-scale sets a classifier's encoder apart from its head; pre-training has no head");
         return options;

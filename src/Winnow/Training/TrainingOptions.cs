@@ -134,18 +134,38 @@ public sealed record TrainingOptions
     /// </summary>
     public double EncoderRateScale { get; init; } = 1;
 
-    /// <summary>Checks ranges; throws <see cref="WinnowException"/> with the option's name.</summary>
+    /// <summary>The most torch threads a run may ask for (<see cref="Threads"/>).</summary>
+    public const int MaxThreads = 1024;
+
+    /// <summary>Checks ranges; throws <see cref="WinnowException"/> naming the command-line option and its range.</summary>
     public void Validate()
     {
-        if (Epochs < 1) throw new WinnowException($"epochs must be at least 1, got {Epochs}");
-        if (BatchSize < 2) throw new WinnowException($"batch size must be at least 2, got {BatchSize}");
-        if (!(LearningRate > 0)) throw new WinnowException($"learning rate must be positive, got {LearningRate}");
-        if (Momentum is < 0 or >= 1) throw new WinnowException($"momentum must be in [0, 1), got {Momentum}");
-        if (WeightDecay < 0) throw new WinnowException($"weight decay must be non-negative, got {WeightDecay}");
-        if (CropPadding < 0) throw new WinnowException($"crop padding must be non-negative, got {CropPadding}");
-        if (LastEpochs < 1) throw new WinnowException($"last-epochs must be at least 1, got {LastEpochs}");
-        if (TrainingSetEvaluationSamples < 0) throw new WinnowException($"train-eval-samples must be 0 (all) or positive, got {TrainingSetEvaluationSamples}");
-        if (!(EncoderRateScale > 0)) throw new WinnowException($"encoder-lr-scale must be positive, got {EncoderRateScale}");
-        if (!(GradientClip >= 0)) throw new WinnowException($"grad-clip must be non-negative (0 = off), got {GradientClip}");
+        Require(Epochs >= 1, $"--epochs must be at least 1, got {Epochs}");
+        Require(BatchSize >= 2, $"--batch-size must be at least 2, got {BatchSize}");
+        Require(LearningRate > 0 && double.IsFinite(LearningRate), $"--lr must be a positive number, got {LearningRate}");
+        Require(Momentum is >= 0 and < 1, $"--momentum must be in [0, 1), got {Momentum}");
+        Require(WeightDecay >= 0 && double.IsFinite(WeightDecay), $"--weight-decay must be non-negative, got {WeightDecay}");
+        Require(Schedule.Gamma is > 0 and <= 1, $"--gamma must be in (0, 1], got {Schedule.Gamma}");
+        Require(Schedule.StepSize >= 1, $"--step-size must be at least 1, got {Schedule.StepSize}");
+        Require(Schedule.WarmupEpochs >= 0 && Schedule.WarmupEpochs <= Epochs, $"--lr-warmup-epochs must be in 0..{Epochs} (--epochs), got {Schedule.WarmupEpochs}");
+        Require(Schedule.Milestones.All(m => m >= 0), $"--milestones must be 0-based epochs (0 or more), got {Schedule.Milestones.FirstOrDefault(m => m < 0)}");
+        Require(CropPadding >= 0, $"--crop-padding must be non-negative, got {CropPadding}");
+        Require(Threads is >= 0 and <= MaxThreads, $"--threads must be 0 (all cores) or in 1..{MaxThreads}, got {Threads}");
+        Require(LastEpochs >= 1, $"--last-epochs must be at least 1, got {LastEpochs}");
+        Require(TrainingSetEvaluationSamples >= 0, $"--train-eval-samples must be 0 (all) or positive, got {TrainingSetEvaluationSamples}");
+        Require(EncoderRateScale > 0 && double.IsFinite(EncoderRateScale), $"--encoder-lr-scale must be positive, got {EncoderRateScale}");
+        Require(GradientClip >= 0 && double.IsFinite(GradientClip), $"--grad-clip must be non-negative (0 = off), got {GradientClip}");
+    }
+
+    /// <summary>
+    /// Checks the options against a training set of <paramref name="trainingImages"/> images (after any exclusion): a
+    /// batch must fit in it. Throws <see cref="WinnowException"/> naming both numbers.
+    /// </summary>
+    public void ValidateFor(int trainingImages) =>
+        Require(BatchSize <= trainingImages, $"--batch-size {BatchSize} is larger than the training set ({trainingImages} images); give at most {trainingImages}");
+
+    private static void Require(bool valid, FormattableString message)
+    {
+        if (!valid) throw new WinnowException(FormattableString.Invariant(message));
     }
 }

@@ -16,7 +16,7 @@ public class CliTests
         return psi;
     }
 
-    private static (int Code, string Out, string Err) Winnow(params string[] args)
+    internal static (int Code, string Out, string Err) Winnow(params string[] args)
     {
         using var p = Process.Start(WinnowProcess(args))!;
         var stdout = p.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
@@ -26,7 +26,7 @@ public class CliTests
     }
 
     /// <summary>Writes a <see cref="TestData.Bars"/> set as root/class&lt;k&gt;/&lt;i&gt;.png.</summary>
-    private static string BarsFolder(int count, int seed)
+    internal static string BarsFolder(int count, int seed)
     {
         var ds = TestData.Bars(count, seed: seed);
         string root = TestData.TempDir();
@@ -447,5 +447,45 @@ public class CliTests
         var (code, _, err) = Winnow("train", "--dataset", "folder", "--data", train, "--test-data", train, "--label-file", csv);
         Assert.Equal(2, code);
         Assert.Contains("labels.csv: row 2: label 'class9'", err);
+    }
+
+    [Fact]
+    public void ABatchLargerThanTheTrainingSetIsRefusedNamingBothNumbers()
+    {
+        string train = BarsFolder(64, 1), test = BarsFolder(16, 2);
+        string run = Path.Combine(TestData.TempDir(), "run");
+        var (code, _, err) = Winnow("train", "--dataset", "folder", "--data", train, "--test-data", test, "--channels", "1", "--precision", "fp32",
+            "--batch-size", "100000", "--out", run);
+        Assert.Equal(2, code);
+        Assert.Equal("winnow: error: --batch-size 100000 is larger than the training set (64 images); give at most 64", err.TrimEnd('\n'));
+        Assert.False(Directory.Exists(run));
+    }
+
+    [Fact]
+    public void EvalAndPredictOnOtherDataApplyTheRunsLabelFileOnlyWhenItIsGivenAgain()
+    {
+        // The run's label file moves every image to the next class; the other folder has the same relative paths.
+        string train = BarsFolder(64, 1), other = BarsFolder(64, 7);
+        string[] images = [.. Directory.GetFiles(train, "*.png", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(train, f)).Order(StringComparer.Ordinal)];
+        int ClassOf(string path) => path[5] - '0';
+        string csv = Path.Combine(TestData.TempDir(), "shifted.csv");
+        File.WriteAllLines(csv, ["path,label", .. images.Select(p => $"{p},class{(ClassOf(p) + 1) % 4}")]);
+        string run = Path.Combine(TestData.TempDir(), "run");
+        var (code, _, err) = Winnow("train", "--dataset", "folder", "--data", train, "--test-data", BarsFolder(16, 2), "--channels", "1",
+            "--label-file", csv, "--epochs", "1", "--batch-size", "16", "--precision", "fp32", "--no-train-eval", "--out", run);
+        Assert.True(code == 0, err);
+
+        int[] LabelsPredicted(params string[] extra)
+        {
+            string output = Path.Combine(TestData.TempDir(), "predicted.csv");
+            var (c, _, e) = Winnow(["predict", "--checkpoint", Path.Combine(run, "last.ckpt"), "--split", "train", "--precision", "fp32", "--out", output, .. extra]);
+            Assert.True(c == 0, e);
+            return [.. File.ReadLines(output).Skip(1).Select(l => int.Parse(l.Split(',')[2], System.Globalization.CultureInfo.InvariantCulture))];
+        }
+        // The run's own data: its label file, as in training.
+        Assert.Equal(images.Select(p => (ClassOf(p) + 1) % 4), LabelsPredicted());
+        // Other data (the same relative paths): the folders' labels, unless --label-file is given for it.
+        Assert.Equal(images.Select(ClassOf), LabelsPredicted("--data", other, "--test-data", other));
+        Assert.Equal(images.Select(p => (ClassOf(p) + 1) % 4), LabelsPredicted("--data", other, "--test-data", other, "--label-file", csv));
     }
 }

@@ -49,13 +49,53 @@ public class ImageFolderReaderTests
     }
 
     [Fact]
-    public void DifferentSizesWithoutResizeNameTheImage()
+    public void DifferentSizesWithoutResizeNameTheImageOfTheLessCommonSize()
     {
         string root = MakeFolder();
         WriteImage(Path.Combine(root, "dog", "d.png"), 9, 8, SKColors.White);
         var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root));
-        Assert.Contains("d.png", e.Message);
-        Assert.Contains("expected 8x8", e.Message);
+        Assert.Equal($"{root}: images of 2 sizes: 3 of 8x8, 1 of 9x8 (the first: dog/d.png); pass --image-size N to resize every image to N x N", e.Message);
+        // The odd image sorts first: it is still the one named, not the three images of the common size.
+        WriteImage(Path.Combine(root, "cat", "0.png"), 32, 32, SKColors.White);
+        e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root));
+        Assert.Equal($"{root}: images of 3 sizes: 3 of 8x8, 1 of 32x32 (the first: cat/0.png), 1 of 9x8 (the first: dog/d.png); pass --image-size N to resize every image to N x N", e.Message);
+    }
+
+    [Fact]
+    public void ASymbolicLinkLoopIsRefusedNamingTheLink()
+    {
+        // ln -s . circle/loop: without a check, the walk reads circle's images again at every level, 40 levels deep.
+        string root = MakeFolder();
+        string loop = Path.Combine(root, "cat", "loop");
+        Directory.CreateSymbolicLink(loop, ".");
+        var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root));
+        Assert.Equal($"{loop}: symbolic link to {Path.Combine(root, "cat")}, a folder already read; remove the link (each folder and image is read once)", e.Message);
+        // A link back to the root from a class folder is a loop too, not a new class.
+        File.Delete(loop);
+        string up = Path.Combine(root, "dog", "up");
+        Directory.CreateSymbolicLink(up, "..");
+        Assert.StartsWith($"{up}: symbolic link to {root}, a folder already read", Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root)).Message);
+    }
+
+    [Fact]
+    public void ASymbolicLinkToAFolderOutsideIsReadOnceAndALinkedImageReadTwiceIsRefused()
+    {
+        string root = MakeFolder();
+        string outside = TestData.TempDir();
+        WriteImage(Path.Combine(outside, "e.png"), 8, 8, SKColors.Red);
+        Directory.CreateSymbolicLink(Path.Combine(root, "cat", "more"), outside);
+        var ds = ImageFolderReader.Load(root);
+        Assert.Equal(["cat/a.png", "cat/b.png", "cat/more/e.png", "dog/c.jpg"], ds.ItemPaths);
+        Assert.Equal([0, 0, 0, 1], ds.Labels);
+        // The same file once as a dog and once as a cat: two labels for one image.
+        string copy = Path.Combine(root, "dog", "b.png");
+        File.CreateSymbolicLink(copy, Path.Combine("..", "cat", "b.png"));
+        var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root));
+        Assert.Equal($"{copy}: symbolic link to {Path.Combine(root, "cat", "b.png")}, an image already read; remove the link (each folder and image is read once)", e.Message);
+        // A link to nothing is named as such, not as an image that does not decode.
+        File.Delete(copy);
+        File.CreateSymbolicLink(copy, Path.Combine(outside, "gone.png"));
+        Assert.Equal($"{copy}: symbolic link to {Path.Combine(outside, "gone.png")}, which does not exist", Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root)).Message);
     }
 
     [Fact]
@@ -66,6 +106,15 @@ public class ImageFolderReaderTests
         var e = Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root));
         Assert.Contains("broken.png", e.Message);
         Assert.Contains("cannot decode", e.Message);
+    }
+
+    [Fact]
+    public void AnEmptyImageFileIsNamedAsEmpty()
+    {
+        string root = MakeFolder();
+        string path = Path.Combine(root, "dog", "empty.png");
+        File.WriteAllBytes(path, []);
+        Assert.Equal($"{path}: empty file (0 bytes); expected a PNG or JPEG image", Assert.Throws<DataFormatException>(() => ImageFolderReader.Load(root)).Message);
     }
 
     [Fact]

@@ -76,11 +76,11 @@ public class DivideMixTests
     public void OutOfRangeOptionsAreNamedWhenResolved()
     {
         var sym = new NoiseSpec { Kind = NoiseKind.Symmetric, Rate = 0.8 };
-        Assert.Contains("mix-alpha must be positive, got 0", Assert.Throws<WinnowException>(() => new DivideMixOptions { Alpha = 0 }.Resolve(sym, true)).Message);
-        Assert.Contains("p-threshold must be in [0, 1], got 1.5", Assert.Throws<WinnowException>(() => new DivideMixOptions { Threshold = 1.5 }.Resolve(sym, true)).Message);
-        Assert.Contains("loss-history must be at least 1, got 0", Assert.Throws<WinnowException>(() => new DivideMixOptions { LossHistory = 0 }.Resolve(sym, true)).Message);
-        Assert.Contains("beta must be in [0, 1), got 1", Assert.Throws<WinnowException>(() => new ElrOptions { Beta = 1 }.Resolve(sym, false)).Message);
-        Assert.Contains("mix-alpha must be positive, got -1", Assert.Throws<WinnowException>(() => new ElrOptions { MixupAlpha = -1 }.Resolve(sym, true)).Message);
+        Assert.Contains("--mixmatch-alpha must be positive, got 0", Assert.Throws<WinnowException>(() => new DivideMixOptions { Alpha = 0 }.Resolve(sym, true)).Message);
+        Assert.Contains("--p-threshold must be in [0, 1], got 1.5", Assert.Throws<WinnowException>(() => new DivideMixOptions { Threshold = 1.5 }.Resolve(sym, true)).Message);
+        Assert.Contains("--loss-history must be at least 1, got 0", Assert.Throws<WinnowException>(() => new DivideMixOptions { LossHistory = 0 }.Resolve(sym, true)).Message);
+        Assert.Contains("--elr-beta must be in [0, 1), got 1", Assert.Throws<WinnowException>(() => new ElrOptions { Beta = 1 }.Resolve(sym, false)).Message);
+        Assert.Contains("--mixup-alpha must be positive, got -1", Assert.Throws<WinnowException>(() => new ElrOptions { MixupAlpha = -1 }.Resolve(sym, true)).Message);
         Assert.Equal(0.5, new DivideMixOptions { Alpha = 0.5 }.Resolve(sym, true).Alpha);
     }
 

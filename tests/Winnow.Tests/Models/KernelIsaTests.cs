@@ -40,6 +40,18 @@ public class KernelIsaTests
         Assert.Null(KernelIsa.Decide(zen5, null, "auto").Error);
     }
 
+    [Fact]
+    public void Bf16IsNotTimedUnderACapWithoutBf16Arithmetic()
+    {
+        var zen5 = Cpu("AuthenticAMD", 26, Avx512Bf16);
+        var capped = KernelIsa.Decide(zen5, null, null);
+        Assert.False(capped.AllowsBFloat16);
+        Assert.Equal("oneDNN's kernels are capped at AVX2, which has no bf16 arithmetic", Winnow.Analysis.PrecisionSelector.HopelessBFloat16(zen5, capped));
+        Assert.True(KernelIsa.Decide(zen5, null, "AVX512_CORE_BF16").AllowsBFloat16);
+        Assert.True(KernelIsa.Decide(zen5, "ALL", null).AllowsBFloat16);
+        Assert.Null(Winnow.Analysis.PrecisionSelector.HopelessBFloat16(zen5, KernelIsa.Decide(zen5, null, "native")));
+    }
+
     /// <summary>Runs 'winnow bench' for one small step with oneDNN's verbose log on and returns what it printed.</summary>
     private static (int Code, string Out, string Err) Bench(params (string Name, string Value)[] environment)
     {

@@ -29,6 +29,61 @@ public class ScheduleTests
     }
 }
 
+public class TrainingOptionsTests
+{
+    public static TheoryData<string, string> OutOfRange => new()
+    {
+        { "threads -3", "--threads must be 0 (all cores) or in 1..1024, got -3" },
+        { "threads 5000", "--threads must be 0 (all cores) or in 1..1024, got 5000" },
+        { "epochs 0", "--epochs must be at least 1, got 0" },
+        { "batch 1", "--batch-size must be at least 2, got 1" },
+        { "lr infinite", "--lr must be a positive number, got Infinity" },
+        { "momentum NaN", "--momentum must be in [0, 1), got NaN" },
+        { "weight decay NaN", "--weight-decay must be non-negative, got NaN" },
+        { "gamma 0", "--gamma must be in (0, 1], got 0" },
+        { "step size 0", "--step-size must be at least 1, got 0" },
+        { "warm-up -1", "--lr-warmup-epochs must be in 0..10 (--epochs), got -1" },
+        { "warm-up 11", "--lr-warmup-epochs must be in 0..10 (--epochs), got 11" },
+        { "milestone -1", "--milestones must be 0-based epochs (0 or more), got -1" },
+        { "crop padding -1", "--crop-padding must be non-negative, got -1" },
+    };
+
+    [Theory]
+    [MemberData(nameof(OutOfRange))]
+    public void AValueOutOfRangeIsRefusedNamingTheOptionAndTheRange(string what, string expected)
+    {
+        var o = new TrainingOptions();
+        var schedule = o.Schedule;
+        o = what switch
+        {
+            "threads -3" => o with { Threads = -3 },
+            "threads 5000" => o with { Threads = 5000 },
+            "epochs 0" => o with { Epochs = 0 },
+            "batch 1" => o with { BatchSize = 1 },
+            "lr infinite" => o with { LearningRate = double.PositiveInfinity },
+            "momentum NaN" => o with { Momentum = double.NaN },
+            "weight decay NaN" => o with { WeightDecay = double.NaN },
+            "gamma 0" => o with { Schedule = schedule with { Gamma = 0 } },
+            "step size 0" => o with { Schedule = schedule with { StepSize = 0 } },
+            "warm-up -1" => o with { Schedule = schedule with { WarmupEpochs = -1 } },
+            "warm-up 11" => o with { Schedule = schedule with { WarmupEpochs = 11 } },
+            "milestone -1" => o with { Schedule = schedule with { Milestones = [5, -1] } },
+            "crop padding -1" => o with { CropPadding = -1 },
+            _ => throw new ArgumentException(what),
+        };
+        Assert.Equal(expected, Assert.Throws<WinnowException>(o.Validate).Message);
+    }
+
+    [Fact]
+    public void ABatchLargerThanTheTrainingSetIsRefusedOnceItsSizeIsKnown()
+    {
+        var o = new TrainingOptions { BatchSize = 100_000 };
+        o.Validate();
+        Assert.Equal("--batch-size 100000 is larger than the training set (240 images); give at most 240", Assert.Throws<WinnowException>(() => o.ValidateFor(240)).Message);
+        (o with { BatchSize = 240 }).ValidateFor(240);
+    }
+}
+
 public class OptimizerTests
 {
     [Fact]

@@ -139,16 +139,16 @@ public sealed record DivideMixOptions
         {
             if (!ok) throw new WinnowException("dividemix: " + message);
         }
-        Require(WarmupEpochs >= 0, $"warm-up epochs must be non-negative, got {WarmupEpochs}");
-        Require(LambdaU is null or >= 0, $"lambda-u must be non-negative, got {LambdaU}");
-        Require(Threshold is null or (>= 0 and <= 1), $"p-threshold must be in [0, 1], got {Threshold}");
-        Require(LossHistory is null or >= 1, $"loss-history must be at least 1, got {LossHistory}");
-        Require(WarmupGradientClip >= 0, $"warm-up gradient clip must be non-negative (0 = off), got {WarmupGradientClip}");
-        Require(SharpenTemperature > 0, $"sharpen temperature must be positive, got {SharpenTemperature}");
-        Require(Alpha is null or > 0, $"mix-alpha must be positive, got {Alpha}");
-        Require(RampUpEpochs >= 1, $"ramp epochs must be at least 1, got {RampUpEpochs}");
+        Require(WarmupEpochs >= 0, $"--warmup-epochs must be non-negative, got {WarmupEpochs}");
+        Require(LambdaU is null or >= 0, $"--lambda-u must be non-negative, got {LambdaU}");
+        Require(Threshold is null or (>= 0 and <= 1), $"--p-threshold must be in [0, 1], got {Threshold}");
+        Require(LossHistory is null or >= 1, $"--loss-history must be at least 1, got {LossHistory}");
+        Require(WarmupGradientClip >= 0, $"--warmup-clip must be non-negative (0 = off), got {WarmupGradientClip}");
+        Require(SharpenTemperature > 0, $"--sharpen-temperature must be positive, got {SharpenTemperature}");
+        Require(Alpha is null or > 0, $"--mixmatch-alpha must be positive, got {Alpha}");
+        Require(RampUpEpochs >= 1, $"--ramp-epochs must be at least 1, got {RampUpEpochs}");
         Require(LabeledBatchSize >= 2, $"labeled batch size must be at least 2, got {LabeledBatchSize}");
-        Require(MixtureIterations >= 1, $"gmm-iterations must be at least 1, got {MixtureIterations}");
+        Require(MixtureIterations >= 1, $"--gmm-iterations must be at least 1, got {MixtureIterations}");
         Require(MixtureTolerance > 0 && MixtureRegCovar >= 0, $"mixture tolerance must be positive and reg_covar non-negative, got {MixtureTolerance} and {MixtureRegCovar}");
     }
 }

@@ -41,9 +41,9 @@ public sealed record ElrOptions
         {
             Beta = Beta ?? (asymmetric ? 0.9 : 0.7), Lambda = Lambda ?? (asymmetric ? 1 : 3), MixupAlpha = MixupAlpha ?? (fromEncoder ? 0.01 : 1),
         };
-        if (resolved.Beta is not (>= 0 and < 1)) throw new WinnowException($"elr: beta must be in [0, 1), got {resolved.Beta}");
-        if (!(resolved.Lambda >= 0)) throw new WinnowException($"elr: lambda must be non-negative, got {resolved.Lambda}");
-        if (!(resolved.MixupAlpha > 0)) throw new WinnowException($"elr-plus: mix-alpha must be positive, got {resolved.MixupAlpha}");
+        if (resolved.Beta is not (>= 0 and < 1)) throw new WinnowException($"elr: --elr-beta must be in [0, 1), got {resolved.Beta}");
+        if (!(resolved.Lambda >= 0)) throw new WinnowException($"elr: --lambda-elr must be non-negative, got {resolved.Lambda}");
+        if (!(resolved.MixupAlpha > 0)) throw new WinnowException($"elr-plus: --mixup-alpha must be positive, got {resolved.MixupAlpha}");
         if (EmaAlpha is not (>= 0 and < 1) || EmaRampFraction is not (> 0 and <= 1))
             throw new WinnowException($"elr-plus: averaging momentum must be in [0, 1) and its ramp fraction in (0, 1], got {EmaAlpha} and {EmaRampFraction}");
         return resolved;

@@ -56,9 +56,10 @@ public sealed class AdversarialMasking
     public AdversarialMasking(AdversarialMaskingOptions? options = null)
     {
         Options = options ?? new AdversarialMaskingOptions();
-        if (Options.MinimumRatio < 0 || Options.MaximumRatio < Options.MinimumRatio || Options.QualityCoefficient < 0
-            || Options.AspectRatio <= 0 || Options.AspectRatio > 1)
-            throw new ArgumentException("invalid adversarial masking options", nameof(options));
+        if (!(Options.MinimumRatio >= 0 && Options.MaximumRatio >= Options.MinimumRatio && Options.MaximumRatio <= 1))
+            throw new WinnowException($"sanm: --mask-ratio-min and --mask-ratio-max must satisfy 0 <= min <= max <= 1, got {Options.MinimumRatio} and {Options.MaximumRatio}");
+        if (!(Options.QualityCoefficient >= 0)) throw new WinnowException($"sanm: --mask-quality-weight must be non-negative, got {Options.QualityCoefficient}");
+        if (Options.AspectRatio is not (> 0 and <= 1)) throw new WinnowException($"sanm: the mask's aspect ratio must be in (0, 1], got {Options.AspectRatio}");
     }
 
     /// <summary>The options.</summary>
