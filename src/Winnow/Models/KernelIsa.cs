@@ -73,13 +73,13 @@ public static partial class KernelIsa
 
     /// <summary>
     /// Why oneDNN's AVX-512 kernels are unsafe on <paramref name="cpu"/>, or null when no fault is known: AMD processors
-    /// of the Zen 5 family (cpu family 26, or, where the family is not reported, AVX-512 with VP2INTERSECT, which among
-    /// AMD's processors only Zen 5 has).
+    /// of the Zen 5 family (cpu family 26 and later, or AVX-512 with VP2INTERSECT, which among AMD's processors only
+    /// Zen 5 has: CPU A's flags name it, its family was not recorded).
     /// </summary>
     public static string? KnownFault(CpuInfo cpu)
     {
         if (cpu.Vendor != "AuthenticAMD" || !cpu.Flags.Contains("avx512f")) return null;
-        bool zen5 = cpu.Family is { } family ? family >= 26 : cpu.Flags.Contains("avx512_vp2intersect");
+        bool zen5 = cpu.Family >= 26 || cpu.Flags.Contains("avx512_vp2intersect");
         return zen5 ? "an AMD Zen 5 CPU, on which oneDNN's AVX-512 kernels in libtorch 2.10 give intermittent NaN (docs/methods.md)" : null;
     }
 

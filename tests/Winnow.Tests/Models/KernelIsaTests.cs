@@ -18,8 +18,9 @@ public class KernelIsaTests
         Assert.Equal(("AVX2", true), (zen5.Isa, zen5.Capped));
         Assert.StartsWith("auto: capped at AVX2 on an AMD Zen 5 CPU", zen5.Reason);
         Assert.EndsWith("(AuthenticAMD family 26 model 17)", zen5.Cpu);
-        // Without a reported family, VP2INTERSECT marks an AMD Zen 5.
+        // VP2INTERSECT marks an AMD Zen 5, with or without a reported family.
         Assert.True(KernelIsa.Decide(Cpu("AuthenticAMD", null, Avx512Bf16 + " avx512_vp2intersect"), null, null).Capped);
+        Assert.True(KernelIsa.Decide(Cpu("AuthenticAMD", 25, Avx512Bf16 + " avx512_vp2intersect"), null, null).Capped);
         // A Zen 4 EPYC (family 25, AVX-512 BF16, no VP2INTERSECT: no NaN in 48 runs), an Intel Xeon with VP2INTERSECT
         // (Tiger Lake has it) and an AVX2-only Zen 3 keep their native kernels.
         Assert.Equal("native", KernelIsa.Decide(Cpu("AuthenticAMD", 25, Avx512Bf16), null, null).Isa);
