@@ -129,6 +129,15 @@ internal sealed class TrainingLoopOptions
     public Option<bool> NoTrainEval { get; }
     public Option<int> TrainEvalSamples { get; }
     public Option<int> LastEpochs { get; }
+    public Option<bool> Nesterov { get; }
+    public Option<double> LabelSmoothing { get; }
+    public Option<double> NormBiasRateScale { get; }
+    public Option<int> Lookahead { get; }
+    public Option<string> TestTimeViews { get; }
+    public Option<double> WarmupFraction { get; }
+    public Option<string?> Recipe { get; }
+    public Option<bool> ReflectPadding { get; }
+    public Option<bool> AlternatingFlips { get; }
 
     public TrainingLoopOptions(Command command, TrainingOptions? defaults = null)
     {
@@ -141,7 +150,7 @@ internal sealed class TrainingLoopOptions
         WeightDecay = new("--weight-decay") { Description = "Weight decay", DefaultValueFactory = _ => D.WeightDecay };
         EncoderRateScale = new("--encoder-lr-scale") { Description = "The encoder's learning rate as a fraction of --lr; the new head keeps --lr (discriminative fine-tuning of a pre-trained encoder)", DefaultValueFactory = _ => D.EncoderRateScale };
         GradientClip = new("--grad-clip") { Description = "Largest L2 norm of all gradients before each update (0: off; C2D uses 1 from a SimCLR encoder)", DefaultValueFactory = _ => D.GradientClip };
-        Schedule = new("--schedule") { Description = "Learning-rate schedule: cosine, step, multistep or constant", DefaultValueFactory = _ => "cosine" };
+        Schedule = new("--schedule") { Description = "Learning-rate schedule: cosine, step, multistep, constant (set each epoch) or linear (set each step: 0.2 x --lr rising to --lr over --lr-warmup-fraction of the steps, then down to 0.07 x --lr)", DefaultValueFactory = _ => ScheduleName(D.Schedule.Kind) };
         Milestones = new("--milestones") { Description = "multistep: epochs (0-based) at which the rate is multiplied by --gamma", AllowMultipleArgumentsPerToken = true };
         Gamma = new("--gamma") { Description = "step, multistep: decay factor", DefaultValueFactory = _ => 0.1 };
         StepSize = new("--step-size") { Description = "step: epochs between decays", DefaultValueFactory = _ => 30 };
@@ -150,45 +159,88 @@ internal sealed class TrainingLoopOptions
         Seed = new("--seed") { Description = "Seed of initialisation, shuffling and augmentation", DefaultValueFactory = _ => D.Seed };
         CropPadding = new("--crop-padding") { Description = "Random-crop padding in pixels (0: no crop)", DefaultValueFactory = _ => D.CropPadding };
         NoFlip = new("--no-flip") { Description = "No random horizontal flips" };
+        ReflectPadding = new("--reflect-padding") { Description = "Pad the random crop with the image's mirror at the border instead of zeros (true/false)", DefaultValueFactory = _ => D.ReflectPadding };
+        AlternatingFlips = new("--alternating-flips") { Description = "Flip each image one way in even epochs and the other in odd ones, instead of at random (true/false)", DefaultValueFactory = _ => D.AlternatingFlips };
         Threads = new("--threads") { Description = "Torch threads (0: all cores)" };
         LastEpochs = new("--last-epochs") { Description = "How many final epochs the reported Last accuracy averages", DefaultValueFactory = _ => D.LastEpochs };
         NoTrainEval = new("--no-train-eval") { Description = "Skip the per-epoch pass over the training set (train accuracy, memorisation)" };
+        Nesterov = new("--nesterov") { Description = "Nesterov momentum (SGD)" };
+        LabelSmoothing = new("--label-smoothing") { Description = "ce, ce-reg: label smoothing of the cross-entropy (0: off)", DefaultValueFactory = _ => D.LabelSmoothing };
+        NormBiasRateScale = new("--norm-bias-lr-scale") { Description = "Batch-norm shifts learn at this multiple of --lr, with the same weight decay per step", DefaultValueFactory = _ => D.NormBiasRateScale };
+        Lookahead = new("--lookahead") { Description = "Lookahead weight averaging every N steps (0: off)", DefaultValueFactory = _ => D.LookaheadSteps };
+        TestTimeViews = new("--tta") { Description = "Test-time augmentation of the final evaluation and of the label-issue predictions: none, mirror (2 views) or mirror-translate (6 views)", DefaultValueFactory = _ => TtaName(D.TestTimeAugmentation) };
+        WarmupFraction = new("--lr-warmup-fraction") { Description = "linear schedule: fraction of the steps spent rising to --lr", DefaultValueFactory = _ => D.Schedule.WarmupFraction };
+        Recipe = new("--recipe") { Description = "Training defaults and model for a purpose; options given explicitly override them. " + string.Join("; ", TrainingRecipes.All.Select(x => $"{x.Name} = {x.Summary}")) };
         TrainEvalSamples = new("--train-eval-samples") { Description = "Training images the per-epoch pass evaluates: a seeded subset, the same every epoch (0: all; DivideMix and SANM always pass all)", DefaultValueFactory = _ => D.TrainingSetEvaluationSamples };
 
         Optimizer.AcceptOnlyFromAmong("sgd", "adamw");
-        Schedule.AcceptOnlyFromAmong("cosine", "step", "multistep", "constant");
-        foreach (var o in new Option[] { Epochs, BatchSize, Optimizer, LearningRate, Momentum, WeightDecay, GradientClip, EncoderRateScale, Schedule, Milestones, Gamma, StepSize, WarmupEpochs, Precision, Seed, CropPadding, NoFlip, Threads, NoTrainEval, TrainEvalSamples, LastEpochs })
+        Schedule.AcceptOnlyFromAmong("cosine", "step", "multistep", "constant", "linear");
+        TestTimeViews.AcceptOnlyFromAmong("none", "mirror", "mirror-translate");
+        Recipe.AcceptOnlyFromAmong([.. TrainingRecipes.All.Select(x => x.Name)]);
+        foreach (var o in new Option[] { Recipe, Epochs, BatchSize, Optimizer, LearningRate, Momentum, Nesterov, WeightDecay, GradientClip, EncoderRateScale, NormBiasRateScale, Schedule, Milestones, Gamma, StepSize, WarmupEpochs, WarmupFraction, LabelSmoothing, Lookahead, TestTimeViews, Precision, Seed, CropPadding, ReflectPadding, NoFlip, AlternatingFlips, Threads, NoTrainEval, TrainEvalSamples, LastEpochs })
             command.Options.Add(o);
     }
 
+    /// <summary>The recipe --recipe names, or null.</summary>
+    public TrainingRecipe? RecipeOf(ParseResult r) => r.GetValue(Recipe) is { } name ? TrainingRecipes.Named(name) : null;
+
+    private static string ScheduleName(ScheduleKind kind) => kind.ToString().ToLowerInvariant();
+
+    private static string TtaName(TestTimeAugmentation t) => t switch
+    {
+        TestTimeAugmentation.Mirror => "mirror",
+        TestTimeAugmentation.MirrorTranslate => "mirror-translate",
+        _ => "none",
+    };
+
     public TrainingOptions Read(ParseResult r)
     {
+        // A recipe replaces the defaults; an option given on the command line wins over both.
+        var recipe = RecipeOf(r)?.Options;
+        T Pick<T>(Option<T> o, Func<TrainingOptions, T> field) =>
+            recipe is null || r.GetResult(o) is { Implicit: false } ? r.GetValue(o)! : field(recipe);
+        var kind = Pick(Schedule, o => ScheduleName(o.Schedule.Kind)) switch
+        {
+            "step" => ScheduleKind.Step, "multistep" => ScheduleKind.MultiStep, "constant" => ScheduleKind.Constant, "linear" => ScheduleKind.Linear, _ => ScheduleKind.Cosine,
+        };
         var options = new TrainingOptions
         {
-            Epochs = r.GetValue(Epochs),
-            BatchSize = r.GetValue(BatchSize),
-            Optimizer = r.GetValue(Optimizer) == "adamw" ? OptimizerKind.AdamW : OptimizerKind.Sgd,
-            LearningRate = r.GetValue(LearningRate),
-            Momentum = r.GetValue(Momentum),
-            WeightDecay = r.GetValue(WeightDecay),
-            GradientClip = r.GetValue(GradientClip),
-            EncoderRateScale = r.GetValue(EncoderRateScale),
-            Schedule = new LearningRateSchedule
+            Epochs = Pick(Epochs, o => o.Epochs),
+            BatchSize = Pick(BatchSize, o => o.BatchSize),
+            Optimizer = Pick(Optimizer, o => o.Optimizer == OptimizerKind.AdamW ? "adamw" : "sgd") == "adamw" ? OptimizerKind.AdamW : OptimizerKind.Sgd,
+            // A recipe's rate is per example: another --batch-size scales it (airbench's decoupled form).
+            LearningRate = Pick(LearningRate, o => o.LearningRate * Pick(BatchSize, b => b.BatchSize) / o.BatchSize),
+            Momentum = Pick(Momentum, o => o.Momentum),
+            Nesterov = Pick(Nesterov, o => o.Nesterov),
+            WeightDecay = Pick(WeightDecay, o => o.WeightDecay),
+            GradientClip = Pick(GradientClip, o => o.GradientClip),
+            EncoderRateScale = Pick(EncoderRateScale, o => o.EncoderRateScale),
+            NormBiasRateScale = Pick(NormBiasRateScale, o => o.NormBiasRateScale),
+            LabelSmoothing = Pick(LabelSmoothing, o => o.LabelSmoothing),
+            LookaheadSteps = Pick(Lookahead, o => o.LookaheadSteps),
+            TestTimeAugmentation = Pick(TestTimeViews, o => TtaName(o.TestTimeAugmentation)) switch
             {
-                Kind = r.GetValue(Schedule) switch { "step" => ScheduleKind.Step, "multistep" => ScheduleKind.MultiStep, "constant" => ScheduleKind.Constant, _ => ScheduleKind.Cosine },
+                "mirror" => TestTimeAugmentation.Mirror, "mirror-translate" => TestTimeAugmentation.MirrorTranslate, _ => TestTimeAugmentation.None,
+            },
+            Schedule = (recipe?.Schedule ?? new LearningRateSchedule()) with
+            {
+                Kind = kind,
                 Milestones = r.GetValue(Milestones) ?? [],
                 Gamma = r.GetValue(Gamma),
                 StepSize = r.GetValue(StepSize),
-                WarmupEpochs = r.GetValue(WarmupEpochs),
+                WarmupEpochs = Pick(WarmupEpochs, o => o.Schedule.WarmupEpochs),
+                WarmupFraction = Pick(WarmupFraction, o => o.Schedule.WarmupFraction),
             },
             Precision = ParsePrecision(r.GetValue(Precision)),
             Seed = r.GetValue(Seed),
-            CropPadding = r.GetValue(CropPadding),
-            HorizontalFlip = !r.GetValue(NoFlip),
+            CropPadding = Pick(CropPadding, o => o.CropPadding),
+            HorizontalFlip = !Pick(NoFlip, o => !o.HorizontalFlip),
+            ReflectPadding = Pick(ReflectPadding, o => o.ReflectPadding),
+            AlternatingFlips = Pick(AlternatingFlips, o => o.AlternatingFlips),
             Threads = r.GetValue(Threads),
-            EvaluateTrainingSet = !r.GetValue(NoTrainEval),
-            TrainingSetEvaluationSamples = r.GetValue(TrainEvalSamples),
-            LastEpochs = r.GetValue(LastEpochs),
+            EvaluateTrainingSet = !Pick(NoTrainEval, o => !o.EvaluateTrainingSet),
+            TrainingSetEvaluationSamples = Pick(TrainEvalSamples, o => o.TrainingSetEvaluationSamples),
+            LastEpochs = Pick(LastEpochs, o => o.LastEpochs),
         };
         options.Validate();
         return options;

@@ -58,7 +58,7 @@ internal static class Commands
             var manifest = new RunManifest
             {
                 Method = r.GetValue(method)!,
-                Model = ChooseModel(r, model, encoderPath),
+                Model = ChooseModel(r, model, encoderPath, loop.RecipeOf(r)),
                 Encoder = encoderPath is null ? null : Path.GetFullPath(encoderPath),
                 EncoderMode = r.GetValue(encoderMode) == "fixed" ? EncoderMode.Fixed : EncoderMode.Finetune,
                 Dataset = dataset.Read(r),
@@ -76,7 +76,7 @@ internal static class Commands
                 (manifest.Encoder is null ? "" : $", encoder {manifest.Encoder} ({manifest.EncoderMode.ToString().ToLowerInvariant()})"));
             var folder2 = new RunFolder(outPath);
             var res = TrainingConsole.Run("train", p => job.Run(folder2, p, ct));
-            TrainingConsole.PrintSummary(res.Summary, folder2.Path);
+            TrainingConsole.PrintSummary(res.Summary, folder2.Path, finalViews: res.Epochs.Count > 0 && res.Epochs[^1].Extra.TryGetValue(TrainingLoop.TestAccuracyTtaColumn, out var tta) ? tta : null);
             LabelIssueConsole.PrintFor(job, folder2.Path);
             return 0;
         }));
@@ -99,12 +99,12 @@ internal static class Commands
         return net.forward(Classifier.PrepareInput(x, precision)).to(ScalarType.Float32).MoveToOuterDisposeScope();
     };
 
-    /// <summary>--model as given; without it, the architecture of the --encoder checkpoint's run, else the default.</summary>
-    private static string ChooseModel(ParseResult r, Option<string> model, string? encoderPath)
+    /// <summary>--model as given; without it, the architecture of the --encoder checkpoint's run, else the recipe's, else the default.</summary>
+    private static string ChooseModel(ParseResult r, Option<string> model, string? encoderPath, TrainingRecipe? recipe = null)
     {
         string? recorded = encoderPath is null ? null : EncoderCheckpoint.ArchitectureOf(encoderPath);
         if (r.GetResult(model) is { Implicit: false }) return r.GetValue(model)!;
-        return recorded ?? r.GetValue(model)!;
+        return recorded ?? recipe?.Model ?? r.GetValue(model)!;
     }
 
     /// <summary>", oneDNN kernels AVX2 (…)" for a run's header line when the kernels are capped below the CPU's best; empty otherwise.</summary>
@@ -140,6 +140,7 @@ internal static class Commands
         cmd.SetAction((r, ct) => CliErrors.Run(() =>
         {
             if (r.GetValue(resume) is { } resumeDir) return ResumeRun(resumeDir, ct);
+            if (loop.RecipeOf(r) is { } recipe) throw new WinnowException($"--recipe {recipe.Name} is a recipe for 'winnow train'; pretrain takes its options one by one");
             var training = loop.Read(r) with { EvaluateTrainingSet = false };
             var manifest = new RunManifest
             {
@@ -219,13 +220,18 @@ internal static class Commands
         var outDir = new Option<string?>("--out") { Description = "Folder for the files (default with --run: the run folder)" };
         var precision = TrainingLoopOptions.PrecisionOption("the model's inference");
         var noisyLabels = new Option<string?>("--noisy-labels") { Description = "Without --run: a noisy-label CSV written by 'winnow noise make' (index,noisy_label,true_label)" };
-        foreach (var o in new Option[] { run, encoder, which, neighbours, outDir, precision }) cmd.Options.Add(o);
+        var folds = new Option<int?>("--folds") { Description = "Out-of-fold predictions (cleanlab's practice): train K cross-entropy models, each on K-1 folds of the data, each predicting the fold it never saw, and find the issues from those; with the training options below (--recipe fast for photos); --out required, a killed job continues when started again" };
+        var model = new Option<string>("--model") { Description = "With --folds: the encoder (default: the recipe's, else " + ModelFactory.DefaultEncoder + ")", DefaultValueFactory = _ => ModelFactory.DefaultEncoder };
+        model.AcceptOnlyFromAmong([.. ModelFactory.Encoders.Keys]);
+        foreach (var o in new Option[] { run, encoder, which, neighbours, outDir, precision, folds, model }) cmd.Options.Add(o);
         var data = new DatasetOptions(cmd);
         var noise = new NoiseOptions(cmd);
         cmd.Options.Add(noisyLabels);
+        var loop = new TrainingLoopOptions(cmd);
         cmd.SetAction((r, ct) => CliErrors.Run(() =>
         {
             string? runPath = r.GetValue(run), encoderPath = r.GetValue(encoder);
+            if (r.GetValue(folds) is { } k) return OutOfFold(r, k, runPath, encoderPath, r.GetValue(outDir), model, data, noise, noisyLabels, loop, ct);
             if (runPath is null && encoderPath is null) throw new WinnowException("give --run (a trained run), --encoder (an encoder checkpoint), or both");
             string outPath = r.GetValue(outDir) ?? runPath ?? throw new WinnowException("--out is needed without --run");
             var folder = runPath is null ? null : RunFolder.Existing(runPath);
@@ -253,7 +259,7 @@ internal static class Commands
                 Console.WriteLine($"{train.Name}: {train.Count} training images; labels: {folder.NoisyLabelsFile}; model {recorded.Model} from {checkpoint}, inference in {choice.Summary}");
                 var (_, method) = TrainingJob.LoadTrained(checkpoint, choice.Chosen);
                 using var _m = method;
-                probabilities = method.PredictTrainingSet(train, ct).Probabilities;
+                probabilities = TestTimeAugmenter.PredictTrainingSet(method, train, recorded.Training.TestTimeAugmentation, ct).Probabilities;
                 seed = recorded.Training.Seed;
             }
             else
@@ -285,6 +291,41 @@ internal static class Commands
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>'issues --folds K': the K fold runs, their out-of-fold predictions, the label issues from those.</summary>
+    private static int OutOfFold(ParseResult r, int folds, string? runPath, string? encoderPath, string? outPath, Option<string> model,
+        DatasetOptions data, NoiseOptions noise, Option<string?> noisyLabels, TrainingLoopOptions loop, CancellationToken ct)
+    {
+        if (runPath is not null || encoderPath is not null) throw new WinnowException("--folds trains its own models; it does not combine with --run or --encoder");
+        if (outPath is null) throw new WinnowException("--folds needs --out (the folder for the fold runs and the label issues)");
+        if (folds is < 2 or > 20) throw new WinnowException($"--folds must be in 2..20, got {folds}");
+        var manifest = new RunManifest
+        {
+            Method = "ce",
+            Model = ChooseModel(r, model, null, loop.RecipeOf(r)),
+            Dataset = data.Read(r),
+            Noise = noise.Read(r, r.GetValue(noisyLabels)),
+            Training = loop.Read(r),
+            CommandLine = "winnow " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
+        };
+        var ci = CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(ci, $"{folds} folds: model {manifest.Model}, {manifest.Training.Epochs} epochs each on {folds - 1} of {folds} folds, seed {manifest.Training.Seed}"));
+        var result = OutOfFoldJob.Run(manifest, outPath, folds, new ImmediateProgress<OutOfFoldProgress>(p =>
+        {
+            if (p.Training is { Finished: { } m } t) Console.WriteLine($"fold {p.Fold}/{p.Folds}  " + TrainingConsole.EpochLine(m, t.TotalEpochs));
+            else if (p.Training is null) Console.WriteLine($"fold {p.Fold}/{p.Folds}: predicting the samples it left out");
+        }), ct);
+        Console.WriteLine(string.Create(ci, $"Fold models' test accuracy: {string.Join(", ", result.FoldAccuracies.Select(a => $"{100 * a:F2}%"))}"));
+        var facts = new List<KeyValuePair<string, string>>
+        {
+            new("out-of-fold", string.Create(ci, $"{folds} folds of {manifest.Model}, {manifest.Training.Epochs} epochs, seed {manifest.Training.Seed}")),
+            new("CPU", CpuInfo.Current.Description),
+        };
+        if (manifest.CommandLine is { } command) facts.Add(new("command", command));
+        LabelIssuePage.Write(outPath, result.Findings, result.Labels, result.Train, null, new LabelIssueReportContext(facts, null));
+        LabelIssueConsole.Print(result.Findings, outPath);
+        return 0;
     }
 
     public static Command Noise()

@@ -59,11 +59,12 @@ internal static class TrainingConsole
             + (double.IsNaN(m.CleanAuc) ? "" : string.Create(ci, $"clean AUC {m.CleanAuc:F3}  ")) + string.Create(ci, $"{m.Seconds:F1} s");
     }
 
-    public static void PrintSummary(RunSummary s, string folder, string measure = "test")
+    public static void PrintSummary(RunSummary s, string folder, string measure = "test", double? finalViews = null)
     {
         var ci = CultureInfo.InvariantCulture;
         string what = measure == "test" ? "" : $" {measure}";
-        Console.WriteLine(string.Create(ci, $"Best{what} {100 * s.Best:F2}% (epoch {s.BestEpoch})   Last{what} {100 * s.Last:F2}% (mean of the last {s.LastEpochs} epochs)   Final{what} {100 * s.Final:F2}% (epoch {s.Epochs})   {s.Epochs} epochs in {s.Seconds / 60:F1} min"));
+        string views = finalViews is { } v && double.IsFinite(v) ? string.Create(ci, $"   Final with test-time views {100 * v:F2}%") : "";
+        Console.WriteLine(string.Create(ci, $"Best{what} {100 * s.Best:F2}% (epoch {s.BestEpoch})   Last{what} {100 * s.Last:F2}% (mean of the last {s.LastEpochs} epochs)   Final{what} {100 * s.Final:F2}% (epoch {s.Epochs}){views}   {s.Epochs} epochs in {s.Seconds / 60:F1} min"));
         Console.WriteLine($"Output: {folder}");
     }
 }

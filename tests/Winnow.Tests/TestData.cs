@@ -53,6 +53,33 @@ internal static class TestData
         return new ImageDataset(name, pixels, labels, 1, size, size, names, new Normalization([0.3f], [0.3f]));
     }
 
+    /// <summary>
+    /// A learnable colour set: class k has channel k % 3 bright over a noisy background, in the top half for k &lt; 3 and
+    /// the bottom half otherwise.
+    /// </summary>
+    public static ImageDataset Colour(int count, int classes = 4, int size = 16, int seed = 0, string name = "colour")
+    {
+        var rng = new Random(seed);
+        int plane = size * size;
+        var pixels = new byte[count * 3 * plane];
+        var labels = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            int k = i % classes;
+            labels[i] = k;
+            for (int c = 0; c < 3; c++)
+                for (int y = 0; y < size; y++)
+                    for (int x = 0; x < size; x++)
+                    {
+                        int v = rng.Next(0, 80);
+                        if (c == k % 3 && (y < size / 2) == (k < 3)) v += 150;
+                        pixels[(i * 3 + c) * plane + y * size + x] = (byte)Math.Min(255, v);
+                    }
+        }
+        var names = Enumerable.Range(0, classes).Select(c => $"class{c}").ToArray();
+        return new ImageDataset(name, pixels, labels, 3, size, size, names, new Normalization([0.3f, 0.3f, 0.3f], [0.3f, 0.3f, 0.3f]));
+    }
+
     /// <summary>A dataset with labels 0..classes−1 repeated, no pixels worth learning.</summary>
     public static ImageDataset Uniform(int count, int classes, string name = "uniform") =>
         new(name, new byte[count * 4], Enumerable.Range(0, count).Select(i => i % classes).ToArray(), 1, 2, 2,

@@ -55,6 +55,8 @@ public static class ThroughputBenchmark
         int views = o.Step == BenchmarkStep.Pretraining ? 2 : 1;
         using var x = randn(views * o.Batch, o.Channels, o.Height ?? o.Size, o.Size);
         using var y = randint(0, 10, [o.Batch]);
+        // A whitening layer computes its filters from images: here from the random batch.
+        foreach (var (_, net) in method.Networks) DataDependentLayers.Initialise(net, n => x.narrow(0, 0, Math.Min(n, x.shape[0])).clone());
         var batch = new TrainingBatch(x, views, y, Enumerable.Range(0, o.Batch).ToArray());
         var context = new EpochContext(0, 1, 0.02, null!, null!, cancellation);
         void Step()
@@ -93,10 +95,12 @@ public static class ThroughputBenchmark
             if (o.Step == BenchmarkStep.Pretraining)
             {
                 using var encoder = ModelFactory.CreateEncoder(o.Model, o.Channels);
+                DataDependentLayers.Initialise(encoder, _ => x.clone());
                 encoder.train();
                 return encoder.forward(Classifier.PrepareInput(x, p)).to(ScalarType.Float32);
             }
             using var net = ModelFactory.CreateClassifier(o.Model, o.Channels, 10);
+            DataDependentLayers.Initialise(net, _ => x.clone());
             net.Precision = p;
             if (o.Step == BenchmarkStep.Inference)
             {

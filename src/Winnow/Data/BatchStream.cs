@@ -124,7 +124,7 @@ public static class BatchStream
         for (int i = 0; i < n; i++)
         {
             for (int v = 0; v < views.Count; v++)
-                views[v].Apply(dataset.Image(idx[i]), pixels.AsSpan((v * n + i) * size, size), dataset.Channels, dataset.Height, dataset.Width, dataset.Normalization, rng);
+                views[v].Apply(dataset.Image(idx[i]), pixels.AsSpan((v * n + i) * size, size), dataset.Channels, dataset.Height, dataset.Width, dataset.Normalization, rng, idx[i]);
             y[i] = labels[idx[i]];
         }
         return new HostBatch(pixels, y, idx, dataset.Channels, dataset.Height, dataset.Width, views.Count);

@@ -58,6 +58,7 @@ public sealed class Classifier : nn.Module<Tensor, Tensor>
     public Classifier(Encoder encoder, int classCount, bool standardizeFeatures = false) : base(nameof(Classifier))
     {
         this.encoder = encoder;
+        trainableEncoderParameters = [.. encoder.parameters().Where(p => p.requires_grad)];
         head = new MixedLinear(encoder.FeatureDimension, classCount);
         if (standardizeFeatures) standardizer = new FeatureStandardizer(encoder.FeatureDimension);
         ClassCount = classCount;
@@ -97,12 +98,15 @@ public sealed class Classifier : nn.Module<Tensor, Tensor>
         set
         {
             frozen = value;
-            foreach (var p in encoder.parameters()) p.requires_grad = !value;
+            foreach (var p in trainableEncoderParameters) p.requires_grad = !value;
             if (value) encoder.eval();
         }
     }
 
     private bool frozen;
+
+    // The encoder's parameters that train when it is not frozen (a fixed batch-norm scale never does).
+    private readonly TorchSharp.Modules.Parameter[] trainableEncoderParameters;
 
     /// <inheritdoc/>
     public override void train(bool on = true)

@@ -130,8 +130,11 @@ public sealed class KeepAliveBatchNorm2d : nn.Module<Tensor, Tensor>
     /// <summary>Weight of each batch's statistics in the running ones (PyTorch's momentum; 1 keeps only the last batch's).</summary>
     public double Momentum { get; set; }
 
-    /// <summary>Creates the layer: weight 1, bias 0, running mean 0, running variance 1, PyTorch's momentum 0.1 and eps 1e-5.</summary>
-    public KeepAliveBatchNorm2d(long features, double momentum = 0.1, double eps = 1e-5) : base(nameof(KeepAliveBatchNorm2d))
+    /// <summary>
+    /// Creates the layer: weight 1, bias 0, running mean 0, running variance 1, PyTorch's momentum 0.1 and eps 1e-5;
+    /// without <paramref name="trainScale"/> the weight stays 1 (it never requires a gradient; airbench's norms).
+    /// </summary>
+    public KeepAliveBatchNorm2d(long features, double momentum = 0.1, double eps = 1e-5, bool trainScale = true) : base(nameof(KeepAliveBatchNorm2d))
     {
         Momentum = momentum;
         this.eps = eps;
@@ -141,7 +144,15 @@ public sealed class KeepAliveBatchNorm2d : nn.Module<Tensor, Tensor>
         running_var = ones(features);
         num_batches_tracked = tensor(0L);
         RegisterComponents();
+        weight.requires_grad = trainScale;
+        TrainsScale = trainScale;
     }
+
+    /// <summary>The shift (bias) parameter.</summary>
+    public Parameter Bias => bias;
+
+    /// <summary>Whether the weight (the per-channel scale) trains.</summary>
+    public bool TrainsScale { get; }
 
     /// <summary>
     /// The eval-mode transform as a per-channel affine map <c>y = scale·x + shift</c> (float32) from the running

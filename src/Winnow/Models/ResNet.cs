@@ -198,7 +198,11 @@ public static class ModelFactory
         [DefaultEncoder] = "CPU default: PreAct ResNet with one block per stage (24-48-96-192 channels), sized for 2 cores",
         ["preact-resnet18"] = "DivideMix's PreAct ResNet-18 (64-128-256-512, shortcut on the pre-activated input)",
         ["resnet18"] = "standard CIFAR ResNet-18 (post-activation), the backbone of C2D's checkpoints",
+        [FastCnn] = "CPU-fast network for small photos (airbench94-style): a patch-whitening layer computed from the training images, conv groups of 64-256-256 channels with max-pooling",
     };
+
+    /// <summary>The CPU-fast photo network (<see cref="WhitenedConvNetEncoder"/>).</summary>
+    public const string FastCnn = "fast-cnn";
 
     /// <summary>Builds the named encoder for images with <paramref name="inputChannels"/> channels.</summary>
     public static Encoder CreateEncoder(string name, int inputChannels) => name switch
@@ -206,6 +210,7 @@ public static class ModelFactory
         DefaultEncoder => new ResNetEncoder(name, inputChannels, 24, [48, 96, 192], [1, 1, 1], [2, 2, 2], BlockKind.PreActivation),
         "preact-resnet18" => new ResNetEncoder(name, inputChannels, 64, [64, 128, 256, 512], [2, 2, 2, 2], [1, 2, 2, 2], BlockKind.PreActivation),
         "resnet18" => new ResNetEncoder(name, inputChannels, 64, [64, 128, 256, 512], [2, 2, 2, 2], [1, 2, 2, 2], BlockKind.Basic),
+        FastCnn => new WhitenedConvNetEncoder(name, inputChannels, [64, 256, 256]),
         _ => throw new WinnowException($"unknown model '{name}'; expected one of {string.Join(", ", Encoders.Keys)}"),
     };
 

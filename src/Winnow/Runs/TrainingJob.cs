@@ -224,9 +224,10 @@ public sealed class TrainingJob : IDisposable
 
     /// <summary>
     /// Starts a new run in <paramref name="folder"/> (refused when it holds one already, or another process holds its
-    /// lock): writes options.json and the labels, then trains.
+    /// lock): writes options.json and the labels, then trains, then (unless <paramref name="findLabelIssues"/> is false:
+    /// an out-of-fold job's fold runs) writes the label issues of the final model.
     /// </summary>
-    public TrainingResult Run(RunFolder folder, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    public TrainingResult Run(RunFolder folder, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default, bool findLabelIssues = true)
     {
         using var held = FolderLock.Take(folder.Path);
         RunFolder.RequireNoRun(folder.Path);
@@ -234,7 +235,7 @@ public sealed class TrainingJob : IDisposable
         folder.WriteJson(folder.OptionsFile, Manifest);
         if (Method.Evaluation == EvaluationKind.Classification) AllLabels.Save(folder.NoisyLabelsFile);
         var result = new TrainingLoop(Manifest.Training).Run(Method, Train, Labels, Test, folder, null, new SettlementRecorder(this, folder, progress), cancellation);
-        FindLabelIssues(folder, result, cancellation);
+        if (findLabelIssues) FindLabelIssues(folder, result, cancellation);
         return result;
     }
 
@@ -250,7 +251,9 @@ public sealed class TrainingJob : IDisposable
         if (Method.Evaluation != EvaluationKind.Classification) return;
         try
         {
-            var predictions = result.FinalTrainingSetPredictions ?? Method.PredictTrainingSet(Train, cancellation);
+            var tta = Manifest.Training.TestTimeAugmentation;
+            var predictions = tta == TestTimeAugmentation.None && result.FinalTrainingSetPredictions is { } last ? last
+                : TestTimeAugmenter.PredictTrainingSet(Method, Train, tta, cancellation);
             LabelIssues = LabelIssueReport.Find(Labels, predictions.Probabilities, seed: Manifest.Training.Seed);
             LabelIssuePage.Write(folder.Path, LabelIssues, Labels, Train, Excluded.Length == 0 ? null : SampleExclusion.Kept(AllLabels.Count, Excluded),
                 new LabelIssueReportContext(ReportFacts(folder), folder));
@@ -288,9 +291,11 @@ public sealed class TrainingJob : IDisposable
 
     /// <summary>
     /// Continues the run in <paramref name="folder"/> from its last checkpoint (or starts it if none was written), once
-    /// it holds the folder's lock, and removes the temporary files that killed writes left there.
+    /// it holds the folder's lock, and removes the temporary files that killed writes left there; then, unless
+    /// <paramref name="findLabelIssues"/> is false, writes the final model's label issues.
     /// </summary>
-    public static (TrainingJob Job, TrainingResult Result) Resume(RunFolder folder, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    public static (TrainingJob Job, TrainingResult Result) Resume(RunFolder folder, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default,
+        bool findLabelIssues = true)
     {
         using var held = FolderLock.Take(folder.Path);
         AtomicFile.RemoveLeftovers(folder.Path);
@@ -301,7 +306,7 @@ public sealed class TrainingJob : IDisposable
         using var checkpoint = File.Exists(folder.LastCheckpoint) ? Checkpoint.Load(folder.LastCheckpoint) : null;
         var result = new TrainingLoop(job.Manifest.Training).Run(job.Method, job.Train, job.Labels, job.Test, folder, checkpoint,
             new SettlementRecorder(job, folder, progress), cancellation);
-        job.FindLabelIssues(folder, result, cancellation);
+        if (findLabelIssues) job.FindLabelIssues(folder, result, cancellation);
         return (job, result);
     }
 

@@ -40,7 +40,7 @@ public sealed class SimClrMethod : ITrainingMethod
         precision = training.Precision != Precision.Auto ? training.Precision
             : throw new WinnowException("precision auto must be settled (PrecisionSelector.Resolve) before a network is built");
         head = new ProjectionHead(encoder.FeatureDimension, options.ProjectionDimension);
-        optimizer = OptimizerFactory.Create(encoder.parameters().Concat(head.parameters()), training);
+        optimizer = OptimizerFactory.Create(encoder.parameters().Concat(head.parameters()), training, [encoder, head]);
     }
 
     /// <inheritdoc/>

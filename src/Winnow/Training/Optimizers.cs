@@ -48,10 +48,14 @@ public abstract class ParameterOptimizer : IOptimizer
     /// <summary>The parameters that require gradients, in a fixed order (state is saved by position).</summary>
     protected Parameter[] Parameters { get; }
 
-    /// <summary>The distinct learning-rate multiples, 1 first; each parameter's is <c>scales[ScaleIndex[i]]</c>.</summary>
-    private readonly List<double> scales = [1.0];
+    /// <summary>
+    /// The distinct (learning-rate multiple, weight-decay multiple) pairs, (1, 1) first; each parameter's is
+    /// <c>scales[ScaleIndex[i]]</c>. The decay multiple applies to the decay coefficient, so a pair (s, 1/s) keeps the
+    /// decay per step (rate × coefficient) of the full rate.
+    /// </summary>
+    private readonly List<(double Rate, double Decay)> scales = [(1.0, 1.0)];
 
-    /// <summary>Each parameter's position in the list of distinct learning-rate multiples (0: the full rate).</summary>
+    /// <summary>Each parameter's position in the list of distinct multiples (0: the full rate).</summary>
     protected int[] ScaleIndex { get; }
 
     /// <summary>Keeps the parameters of <paramref name="parameters"/> that require gradients.</summary>
@@ -65,31 +69,45 @@ public abstract class ParameterOptimizer : IOptimizer
     /// <summary>
     /// Updates the parameters of <paramref name="group"/> (the same objects the optimiser was given) with
     /// <paramref name="scale"/> times the learning rate, weight decay included: discriminative fine-tuning, where a
-    /// pre-trained encoder moves more slowly than a new head.
+    /// pre-trained encoder moves more slowly than a new head. With <paramref name="keepDecayPerStep"/> the decay each
+    /// step applies stays the full rate's (the coefficient is divided by <paramref name="scale"/>): airbench's fast
+    /// batch-norm shifts.
     /// </summary>
-    public void ScaleRate(IEnumerable<Parameter> group, double scale)
+    public void ScaleRate(IEnumerable<Parameter> group, double scale, bool keepDecayPerStep = false)
     {
         var members = group.ToHashSet(ReferenceEqualityComparer.Instance);
-        int index = scales.IndexOf(scale);
-        if (index < 0)
-        {
-            scales.Add(scale);
-            index = scales.Count - 1;
-        }
         for (int i = 0; i < Parameters.Length; i++)
-            if (members.Contains(Parameters[i])) ScaleIndex[i] = index;
+        {
+            if (!members.Contains(Parameters[i])) continue;
+            var current = scales[ScaleIndex[i]];
+            // Scales compose: an encoder's batch-norm shift under both gets their product.
+            var pair = (current.Rate * scale, current.Decay * (keepDecayPerStep ? 1 / scale : 1));
+            int index = scales.IndexOf(pair);
+            if (index < 0)
+            {
+                scales.Add(pair);
+                index = scales.Count - 1;
+            }
+            ScaleIndex[i] = index;
+        }
     }
 
     /// <summary>
-    /// One Scalar per distinct rate multiple, made by <paramref name="make"/> and indexed as <see cref="ScaleIndex"/>;
-    /// held for a step and disposed by the caller.
+    /// One Scalar per distinct pair of multiples, made by <paramref name="make"/> from (rate multiple, decay multiple)
+    /// and indexed as <see cref="ScaleIndex"/>; held for a step and disposed by the caller.
     /// </summary>
-    protected Scalar[] ScalarsPerScale(Func<double, double> make)
+    protected Scalar[] ScalarsPerScale(Func<double, double, double> make)
     {
         var made = new Scalar[scales.Count];
-        for (int i = 0; i < made.Length; i++) made[i] = make(scales[i]).ToScalar();
+        for (int i = 0; i < made.Length; i++) made[i] = make(scales[i].Rate, scales[i].Decay).ToScalar();
         return made;
     }
+
+    /// <summary>
+    /// Whether parameter <paramref name="i"/> takes part in this step: it has a gradient and still requires one (a
+    /// layer frozen during the run, such as a whitening bias after its epochs, keeps its last gradient buffer).
+    /// </summary>
+    protected bool Updates(int i) => Parameters[i].grad is not null && Parameters[i].requires_grad;
 
     /// <inheritdoc/>
     public double LearningRate { get; set; }
@@ -123,19 +141,24 @@ public abstract class ParameterOptimizer : IOptimizer
         state.TryGetValue(key, out var t) ? t.detach().clone().DetachFromDisposeScope() : null;
 }
 
-/// <summary>SGD with momentum and weight decay, PyTorch's update: g += wd·p; b = μ·b + g (b = g at the first step); p -= lr·b.</summary>
+/// <summary>
+/// SGD with momentum and weight decay, PyTorch's update: g += wd·p; b = μ·b + g (b = g at the first step); p -= lr·b,
+/// or with Nesterov momentum p -= lr·(g + μ·b).
+/// </summary>
 public sealed class SgdOptimizer : ParameterOptimizer
 {
     private readonly Tensor?[] buffers;
     private readonly double momentum, weightDecay;
+    private readonly bool nesterov;
 
     /// <summary>Creates the optimiser over the parameters that require gradients.</summary>
-    public SgdOptimizer(IEnumerable<Parameter> parameters, double learningRate, double momentum, double weightDecay)
+    public SgdOptimizer(IEnumerable<Parameter> parameters, double learningRate, double momentum, double weightDecay, bool nesterov = false)
         : base(parameters, learningRate)
     {
         buffers = new Tensor?[Parameters.Length];
         this.momentum = momentum;
         this.weightDecay = weightDecay;
+        this.nesterov = nesterov;
     }
 
     /// <inheritdoc/>
@@ -145,28 +168,30 @@ public sealed class SgdOptimizer : ParameterOptimizer
         ClipGradients();
         // Scalars held for the whole step (see KeepAliveBatchNorm2d: TorchSharp's temporary Scalars can be
         // finalised while libtorch reads them); one set per step instead of three per parameter.
-        using Scalar decay = weightDecay.ToScalar(), mu = momentum.ToScalar();
-        var steps = ScalarsPerScale(s => -LearningRate * s);
+        using Scalar mu = momentum.ToScalar();
+        var decays = ScalarsPerScale((_, d) => weightDecay * d);
+        var steps = ScalarsPerScale((s, _) => -LearningRate * s);
         try
         {
             for (int i = 0; i < Parameters.Length; i++)
             {
+                if (!Updates(i)) continue;
                 var p = Parameters[i];
-                var g = p.grad;
-                if (g is null) continue;
-                if (weightDecay != 0) g.add_(p, decay);
+                var g = p.grad!;
+                if (weightDecay != 0) g.add_(p, decays[ScaleIndex[i]]);
                 if (momentum != 0)
                 {
                     if (buffers[i] is null) buffers[i] = g.detach().clone().DetachFromDisposeScope();
                     else buffers[i]!.mul_(mu).add_(g, LongLivedScalars.One);
-                    g = buffers[i]!;
+                    if (nesterov) g.add_(buffers[i]!, mu);
+                    else g = buffers[i]!;
                 }
                 p.add_(g, steps[ScaleIndex[i]]);
             }
         }
         finally
         {
-            foreach (var s in steps) s.Dispose();
+            foreach (var s in decays.Concat(steps)) s.Dispose();
         }
     }
 
@@ -217,15 +242,15 @@ public sealed class AdamWOptimizer : ParameterOptimizer
         // Scalars held for the whole step (see SgdOptimizer.Step).
         using Scalar b1 = beta1.ToScalar(), b1Complement = (1 - beta1).ToScalar(), b2 = beta2.ToScalar(), b2Complement = (1 - beta2).ToScalar(),
             secondMomentCorrection = c2.ToScalar(), epsilon = eps.ToScalar();
-        var decays = ScalarsPerScale(s => 1 - LearningRate * s * weightDecay);
-        var stepSizes = ScalarsPerScale(s => -LearningRate * s / c1);
+        var decays = ScalarsPerScale((s, d) => 1 - LearningRate * s * weightDecay * d);
+        var stepSizes = ScalarsPerScale((s, _) => -LearningRate * s / c1);
         try
         {
             for (int i = 0; i < Parameters.Length; i++)
             {
+                if (!Updates(i)) continue;
                 var p = Parameters[i];
-                var g = p.grad;
-                if (g is null) continue;
+                var g = p.grad!;
                 m[i] ??= zeros_like(p).DetachFromDisposeScope();
                 v[i] ??= zeros_like(p).DetachFromDisposeScope();
                 m[i]!.mul_(b1).add_(g, b1Complement);
@@ -267,24 +292,38 @@ public sealed class AdamWOptimizer : ParameterOptimizer
 /// <summary>Creates the optimiser that <see cref="TrainingOptions"/> describe.</summary>
 public static class OptimizerFactory
 {
-    /// <summary>SGD or AdamW over <paramref name="parameters"/> with the options' rate, momentum, weight decay and gradient clipping.</summary>
-    public static IOptimizer Create(IEnumerable<Parameter> parameters, TrainingOptions options) => CreateScalable(parameters, options);
+    /// <summary>
+    /// SGD or AdamW over <paramref name="parameters"/> with the options' rate, momentum, weight decay and gradient
+    /// clipping; the batch-norm shifts of the <paramref name="owners"/> get <see cref="TrainingOptions.NormBiasRateScale"/>.
+    /// </summary>
+    public static IOptimizer Create(IEnumerable<Parameter> parameters, TrainingOptions options, IEnumerable<nn.Module>? owners = null)
+    {
+        var optimizer = CreateScalable(parameters, options);
+        if (options.NormBiasRateScale != 1 && owners is not null)
+            optimizer.ScaleRate(owners.SelectMany(NormShifts), options.NormBiasRateScale, keepDecayPerStep: true);
+        return optimizer;
+    }
+
+    /// <summary>The shifts (biases) of every batch norm in <paramref name="network"/>.</summary>
+    public static IEnumerable<Parameter> NormShifts(nn.Module network) =>
+        network.modules().OfType<KeepAliveBatchNorm2d>().Select(n => n.Bias);
 
     /// <summary>
     /// The optimiser for a classifier (and any <paramref name="extra"/> parameters trained with it, at the full rate):
-    /// as <see cref="Create(IEnumerable{Parameter}, TrainingOptions)"/>, with the encoder's learning rate scaled by
+    /// as <see cref="Create(IEnumerable{Parameter}, TrainingOptions, IEnumerable{nn.Module})"/>, with the encoder's learning rate scaled by
     /// <see cref="TrainingOptions.EncoderRateScale"/> (the head keeps the full rate).
     /// </summary>
     public static IOptimizer Create(Classifier network, TrainingOptions options, IEnumerable<Parameter>? extra = null)
     {
         var optimizer = CreateScalable(network.parameters().Concat(extra ?? []), options);
         if (options.EncoderRateScale != 1) optimizer.ScaleRate(network.Encoder.parameters(), options.EncoderRateScale);
+        if (options.NormBiasRateScale != 1) optimizer.ScaleRate(NormShifts(network), options.NormBiasRateScale, keepDecayPerStep: true);
         return optimizer;
     }
 
     private static ParameterOptimizer CreateScalable(IEnumerable<Parameter> parameters, TrainingOptions options) => options.Optimizer switch
     {
-        OptimizerKind.Sgd => new SgdOptimizer(parameters, options.LearningRate, options.Momentum, options.WeightDecay) { MaxGradientNorm = options.GradientClip },
+        OptimizerKind.Sgd => new SgdOptimizer(parameters, options.LearningRate, options.Momentum, options.WeightDecay, options.Nesterov) { MaxGradientNorm = options.GradientClip },
         OptimizerKind.AdamW => new AdamWOptimizer(parameters, options.LearningRate, options.WeightDecay) { MaxGradientNorm = options.GradientClip },
         _ => throw new ArgumentOutOfRangeException(nameof(options)),
     };

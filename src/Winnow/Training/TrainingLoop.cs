@@ -97,22 +97,25 @@ public sealed class TrainingLoop
 
         var rows = new List<EpochMetrics>();
         int startEpoch = 0;
+        using var lookahead = options.LookaheadSteps > 0 ? new LookaheadAveraging(method.Networks, options.LookaheadSteps) : null;
+        long runSteps = 0;
         if (resume is not null)
         {
             var state = RestoreFrom(method, resume);
             startEpoch = state.CompletedEpochs;
+            var loopState = resume.WithPrefix("loop.");
+            if (loopState.TryGetValue("steps", out var savedSteps)) runSteps = savedSteps.item<long>();
+            lookahead?.LoadState(resume.WithPrefix("loop.lookahead."));
             if (output is not null && File.Exists(output.MetricsFile))
                 rows.AddRange(EpochMetrics.ReadCsv(output.MetricsFile).Where(r => r.Epoch >= 1 && r.Epoch <= startEpoch));
             // The exact accuracies, where the checkpoint records them (older ones do not: then metrics.csv's, rounded).
             if (state.TestAccuracies is { } exact && exact.Length == startEpoch)
                 for (int i = 0; i < rows.Count; i++) rows[i] = rows[i] with { TestAccuracy = exact[rows[i].Epoch - 1] };
-            if (output is not null) RedoCopiesOfLast(method, output, rows, startEpoch);
+            if (output is not null) RedoCopiesOfLast(method, output, rows, startEpoch, LoopState(runSteps, lookahead));
         }
         double best = rows.Count > 0 ? rows.Max(r => r.TestAccuracy) : double.NegativeInfinity;
 
-        IImageTransform augment = options.CropPadding > 0 || options.HorizontalFlip
-            ? new RandomCropFlip(options.CropPadding, options.HorizontalFlip) : NormalizeOnly.Instance;
-        var views = method.TrainViews(augment);
+
         var evaluated = TrainingSetEvaluationSubset(train.Count, options, method);
         var evaluatedTrain = evaluated is null ? train : train.Subset(evaluated);
         var evaluatedLabels = evaluated is null ? labels : labels.Subset(evaluated);
@@ -126,12 +129,19 @@ public sealed class TrainingLoop
             cancellation.ThrowIfCancellationRequested();
             var clock = Stopwatch.StartNew();
             double lr = options.Schedule.At(options.LearningRate, epoch, options.Epochs);
+            bool finalEpoch = epoch == options.Epochs - 1;
             foreach (var (_, opt) in method.Optimizers) opt.LearningRate = lr;
             manual_seed(SeedOf(options.Seed, epoch, 0));
             var context = new EpochContext(epoch, options.Epochs, lr, train, labels, cancellation);
             position.Where = $"at epoch {epoch + 1}, before its first step";
+            // Layers computed from the training images (a whitening layer) are set before the first step of a new run;
+            // a resumed run, or weights loaded from a checkpoint, already hold theirs.
+            foreach (var (_, net) in method.Networks) DataDependentLayers.Initialise(net, n => FirstImages(train, n));
             method.BeginEpoch(context);
+            foreach (var (_, net) in method.Networks) DataDependentLayers.BeginEpoch(net, epoch);
 
+            var augment = StandardAugmentation(options, epoch);
+            var views = method.TrainViews(augment);
             double lossSum = 0;
             int steps = 0;
             var plans = method.PlanEpoch(context, augment)
@@ -152,7 +162,15 @@ public sealed class TrainingLoop
                     if (companion is not null && companion.MoveNext()) companionBatch = ToDevice(companion.Current);
                     var batch = ToDevice(hb) with { Phase = plan.Phase, Step = phaseStep, PhaseSteps = phaseSteps, Companion = companionBatch };
                     position.Where = $"at epoch {epoch + 1}, step {steps + 1}";
+                    int estimatedSteps = Math.Max(stepsBefore + phaseSteps * (plan.PhaseCount - plan.Phase), steps + 1);
+                    if (options.Schedule.PerStep)
+                    {
+                        double stepRate = options.Schedule.AtProgress(options.LearningRate, (epoch + (double)steps / estimatedSteps) / options.Epochs);
+                        foreach (var (_, opt) in method.Optimizers) opt.LearningRate = stepRate;
+                    }
                     double loss = method.TrainStep(batch, context);
+                    runSteps++;
+                    lookahead?.AfterStep(runSteps, (epoch + (double)(steps + 1) / estimatedSteps) / options.Epochs);
                     if (!double.IsFinite(loss))
                         throw new WinnowException($"the training loss became {loss} at epoch {epoch + 1}, step {steps + 1}; lower the learning rate{KernelHint}");
                     lossSum += loss;
@@ -162,6 +180,7 @@ public sealed class TrainingLoop
                     progress?.Report(new TrainingProgress(epoch + 1, options.Epochs, steps, Math.Max(estimated, steps), lossSum / steps, null));
                 }
             }
+            if (finalEpoch) lookahead?.Finish();
             double trainSeconds = clock.Elapsed.TotalSeconds;
             // Weights can turn non-finite through a step whose loss was still finite: stop here, for every method,
             // before the evaluation's mixtures or the next division read NaN losses.
@@ -186,6 +205,14 @@ public sealed class TrainingLoop
             }
             else
                 row = row with { TestAccuracy = Evaluation.Predict(method.PredictLogits, test, cancellation: cancellation).Accuracy(test.Labels) };
+            if (options.TestTimeAugmentation != TestTimeAugmentation.None && method.Evaluation == EvaluationKind.Classification)
+            {
+                // The final model alone is evaluated with several views (6 per image at airbench's level: too dear each epoch).
+                double tta = finalEpoch
+                    ? Evaluation.Predict(TestTimeAugmenter.Wrap(method.PredictLogits, options.TestTimeAugmentation), test, cancellation: cancellation).Accuracy(test.Labels)
+                    : double.NaN;
+                row = row with { Extra = new Dictionary<string, double>(row.Extra) { [TestAccuracyTtaColumn] = tta } };
+            }
             if (options.EvaluateTrainingSet && method.Evaluation == EvaluationKind.Classification)
             {
                 // The whole set through the method (it may reuse its own pass); a subset through the plain forward pass.
@@ -209,7 +236,7 @@ public sealed class TrainingLoop
             if (output is not null)
             {
                 EpochMetrics.WriteCsv(output.MetricsFile, rows);
-                SaveCheckpoint(method, output.LastCheckpoint, epoch + 1, TestAccuracies(rows));
+                SaveCheckpoint(method, output.LastCheckpoint, epoch + 1, TestAccuracies(rows), LoopState(runSteps, lookahead));
                 foreach (string copy in CopiesOfLast(method, output, epoch + 1, isBest))
                     AtomicFile.Write(copy, tmp => File.Copy(output.LastCheckpoint, tmp, overwrite: true));
                 row = row with { Seconds = clock.Elapsed.TotalSeconds };
@@ -258,6 +285,39 @@ public sealed class TrainingLoop
         return null;
     }
 
+    /// <summary>The first <paramref name="count"/> training images (all when fewer), normalised and un-augmented, (n, C, H, W).</summary>
+    public static Tensor FirstImages(ImageDataset train, int count)
+    {
+        int n = Math.Min(count, train.Count);
+        var indices = Enumerable.Range(0, n).ToArray();
+        return BatchStream.Build(train, new int[train.Count], indices, [NormalizeOnly.Instance], new Random(0)).MovePixelsToTensor();
+    }
+
+    /// <summary>
+    /// The loop's standard augmentation in <paramref name="epoch"/>: random crop and flip as the options say (the
+    /// epoch matters for alternating flips), or normalisation alone.
+    /// </summary>
+    public static IImageTransform StandardAugmentation(TrainingOptions options, int epoch) =>
+        options.CropPadding > 0 || options.HorizontalFlip
+            ? new RandomCropFlip(options.CropPadding, options.HorizontalFlip)
+            {
+                ReflectPadding = options.ReflectPadding,
+                AlternatingFlipEpoch = options.AlternatingFlips ? epoch : null,
+                FlipSeed = SeedOf(options.Seed, 0, 41),
+            }
+            : NormalizeOnly.Instance;
+
+    /// <summary>metrics.csv's column of the final epoch's test accuracy with test-time augmentation (NaN in the other epochs).</summary>
+    public const string TestAccuracyTtaColumn = "test_acc_tta";
+
+    /// <summary>What the loop itself must carry across a resume: the run's step count and the lookahead average.</summary>
+    private static IEnumerable<(string Name, Tensor Value)> LoopState(long runSteps, LookaheadAveraging? lookahead)
+    {
+        yield return ("steps", tensor(runSteps));
+        if (lookahead is null) yield break;
+        foreach (var (name, value) in lookahead.State()) yield return ($"lookahead.{name}", value);
+    }
+
     private static TrainingBatch ToDevice(HostBatch hb) =>
         new(hb.MovePixelsToTensor(), hb.Views, tensor(hb.Labels), hb.Indices);
 
@@ -292,12 +352,13 @@ public sealed class TrainingLoop
     /// The copies of last.ckpt its epoch made, which a kill may have stopped: written again from the restored state
     /// where they do not hold that epoch.
     /// </summary>
-    private static void RedoCopiesOfLast(ITrainingMethod method, RunFolder output, List<EpochMetrics> rows, int completedEpochs)
+    private static void RedoCopiesOfLast(ITrainingMethod method, RunFolder output, List<EpochMetrics> rows, int completedEpochs,
+        IEnumerable<(string Name, Tensor Value)> loopState)
     {
         if (completedEpochs == 0) return;
         bool lastIsBest = rows.Count > 0 && rows.MaxBy(r => r.TestAccuracy)!.Epoch == completedEpochs;
         foreach (string copy in CopiesOfLast(method, output, completedEpochs, lastIsBest))
-            if (CompletedEpochsIn(copy) != completedEpochs) SaveCheckpoint(method, copy, completedEpochs, TestAccuracies(rows));
+            if (CompletedEpochsIn(copy) != completedEpochs) SaveCheckpoint(method, copy, completedEpochs, TestAccuracies(rows), loopState);
     }
 
     private static double[] TestAccuracies(List<EpochMetrics> rows) => [.. rows.Select(r => r.TestAccuracy)];
@@ -314,7 +375,8 @@ public sealed class TrainingLoop
     /// Writes the method's networks, optimisers and extra state, with the number of completed epochs and their exact
     /// test accuracies (<see cref="CheckpointState.TestAccuracies"/>).
     /// </summary>
-    public static void SaveCheckpoint(ITrainingMethod method, string path, int completedEpochs, double[]? testAccuracies = null)
+    public static void SaveCheckpoint(ITrainingMethod method, string path, int completedEpochs, double[]? testAccuracies = null,
+        IEnumerable<(string Name, Tensor Value)>? loopState = null)
     {
         var tensors = new List<(string, Tensor)>();
         foreach (var (name, net) in method.Networks)
@@ -322,6 +384,7 @@ public sealed class TrainingLoop
         foreach (var (name, opt) in method.Optimizers)
             foreach (var (key, value) in opt.State()) tensors.Add(($"opt.{name}.{key}", value));
         foreach (var (key, value) in method.ExtraState()) tensors.Add(($"extra.{key}", value));
+        foreach (var (key, value) in loopState ?? []) tensors.Add(($"loop.{key}", value));
         var meta = new CheckpointState(method.Name, completedEpochs, method.Networks.Select(n => n.Name).ToArray(), testAccuracies);
         Checkpoint.Save(path, JsonSerializer.Serialize(meta, RunFolder.Json), tensors);
     }

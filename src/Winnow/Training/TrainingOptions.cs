@@ -13,6 +13,26 @@ public enum ScheduleKind
     MultiStep,
     /// <summary>Half-cosine decay from the base rate to MinLearningRate over the run.</summary>
     Cosine,
+    /// <summary>
+    /// Set at every step, not every epoch: linear from StartFactor × base up to the base rate over the first
+    /// WarmupFraction of the run's steps, then linear down to EndFactor × base at the last step (airbench's schedule:
+    /// 0.2, 23%, 0.07).
+    /// </summary>
+    Linear,
+}
+
+/// <summary>Which views the final evaluation averages.</summary>
+public enum TestTimeAugmentation
+{
+    /// <summary>The image alone.</summary>
+    None,
+    /// <summary>The image and its mirror image (2 views).</summary>
+    Mirror,
+    /// <summary>
+    /// airbench's level 2: half the mirror pair's mean, half the mean of the mirror pairs of the image shifted one
+    /// pixel up-left and one pixel down-right (reflected border) (6 views).
+    /// </summary>
+    MirrorTranslate,
 }
 
 /// <summary>A learning-rate schedule, evaluated at epoch boundaries (as DivideMix, C2D and ELR do).</summary>
@@ -36,9 +56,39 @@ public sealed record LearningRateSchedule
     /// <summary>The final rate of the cosine schedule.</summary>
     public double MinLearningRate { get; init; }
 
-    /// <summary>The learning rate of epoch <paramref name="epoch"/> (0-based) in a run of <paramref name="totalEpochs"/>.</summary>
+    /// <summary><see cref="ScheduleKind.Linear"/>: the fraction of the run's steps spent rising to the base rate.</summary>
+    public double WarmupFraction { get; init; } = 0.23;
+
+    /// <summary><see cref="ScheduleKind.Linear"/>: the first step's rate as a multiple of the base rate.</summary>
+    public double StartFactor { get; init; } = 0.2;
+
+    /// <summary><see cref="ScheduleKind.Linear"/>: the last step's rate as a multiple of the base rate.</summary>
+    public double EndFactor { get; init; } = 0.07;
+
+    /// <summary>True when the rate changes at every step (<see cref="AtProgress"/>) rather than at epoch boundaries.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool PerStep => Kind == ScheduleKind.Linear;
+
+    /// <summary>
+    /// The rate after the fraction <paramref name="progress"/> (0 at the first step, 1 at the end) of the run, for
+    /// <see cref="ScheduleKind.Linear"/>.
+    /// </summary>
+    public double AtProgress(double baseRate, double progress)
+    {
+        progress = Math.Clamp(progress, 0, 1);
+        if (progress < WarmupFraction)
+        {
+            double f = progress / WarmupFraction;
+            return baseRate * (StartFactor * (1 - f) + f);
+        }
+        double d = WarmupFraction >= 1 ? 1 : (progress - WarmupFraction) / (1 - WarmupFraction);
+        return baseRate * ((1 - d) + EndFactor * d);
+    }
+
+    /// <summary>The learning rate of epoch <paramref name="epoch"/> (0-based) in a run of <paramref name="totalEpochs"/>; for a per-step schedule, its first step's.</summary>
     public double At(double baseRate, int epoch, int totalEpochs)
     {
+        if (PerStep) return AtProgress(baseRate, (double)epoch / totalEpochs);
         if (epoch < WarmupEpochs) return baseRate * (epoch + 1) / WarmupEpochs;
         return Kind switch
         {
@@ -96,6 +146,15 @@ public sealed record TrainingOptions
     /// <summary>Random horizontal flips.</summary>
     public bool HorizontalFlip { get; init; } = true;
 
+    /// <summary>Pad the random crop with the image's mirror at the border rather than zeros (airbench's translate).</summary>
+    public bool ReflectPadding { get; init; }
+
+    /// <summary>
+    /// Flip each image one way in even epochs and the other way in odd ones, its first way a seeded coin (airbench's
+    /// alternating flips), instead of a new coin every epoch.
+    /// </summary>
+    public bool AlternatingFlips { get; init; }
+
     /// <summary>Torch threads; 0 uses every core.</summary>
     public int Threads { get; init; }
 
@@ -134,6 +193,35 @@ public sealed record TrainingOptions
     /// </summary>
     public double EncoderRateScale { get; init; } = 1;
 
+    /// <summary>Nesterov momentum (SGD): the step uses g + μ·b instead of b (PyTorch's nesterov=True; airbench).</summary>
+    public bool Nesterov { get; init; }
+
+    /// <summary>
+    /// Label smoothing of the cross-entropy on hard labels (ce and ce-reg): the target puts 1 − ε on the label and
+    /// ε/K on every class (0: off; airbench 0.2).
+    /// </summary>
+    public double LabelSmoothing { get; init; }
+
+    /// <summary>
+    /// Batch-norm shifts (biases) learn at this multiple of the learning rate, their weight decay per step unchanged
+    /// (airbench: 64; 1, the default: one rate for all).
+    /// </summary>
+    public double NormBiasRateScale { get; init; } = 1;
+
+    /// <summary>
+    /// Lookahead weight averaging (airbench): every this many steps an average of the weights and batch-norm statistics
+    /// moves towards the network, a ← a + (1 − d)(w − a), with d = 0.95^k·progress³, and the network takes the average;
+    /// at the last step the network becomes the average. 0 (the default): off.
+    /// </summary>
+    public int LookaheadSteps { get; init; }
+
+    /// <summary>
+    /// Test-time augmentation of the final evaluation: the last epoch's test accuracy and the run's final training-set
+    /// predictions average the logits of several views (metrics.csv's test_accuracy_tta column; the label issues read
+    /// the final predictions). Per-epoch test accuracies stay single-view.
+    /// </summary>
+    public TestTimeAugmentation TestTimeAugmentation { get; init; } = TestTimeAugmentation.None;
+
     /// <summary>The most torch threads a run may ask for (<see cref="Threads"/>).</summary>
     public const int MaxThreads = 1024;
 
@@ -155,6 +243,10 @@ public sealed record TrainingOptions
         Require(TrainingSetEvaluationSamples >= 0, $"--train-eval-samples must be 0 (all) or positive, got {TrainingSetEvaluationSamples}");
         Require(EncoderRateScale > 0 && double.IsFinite(EncoderRateScale), $"--encoder-lr-scale must be positive, got {EncoderRateScale}");
         Require(GradientClip >= 0 && double.IsFinite(GradientClip), $"--grad-clip must be non-negative (0 = off), got {GradientClip}");
+        Require(LabelSmoothing is >= 0 and < 1, $"--label-smoothing must be in [0, 1), got {LabelSmoothing}");
+        Require(NormBiasRateScale > 0 && double.IsFinite(NormBiasRateScale), $"--norm-bias-lr-scale must be positive, got {NormBiasRateScale}");
+        Require(LookaheadSteps >= 0, $"--lookahead must be 0 (off) or a number of steps, got {LookaheadSteps}");
+        Require(Schedule.WarmupFraction is >= 0 and <= 1, $"--lr-warmup-fraction must be in [0, 1], got {Schedule.WarmupFraction}");
     }
 
     /// <summary>

@@ -56,3 +56,45 @@ public class BatchStreamTests
             Assert.ThrowsAny<OperationCanceledException>(() => BatchStream.Create(data, data.Labels, order, 8, NormalizeOnly.Instance, seed: 0, cancellation: cancelled.Token).Count());
     }
 }
+
+public class CropFlipTests
+{
+    private static readonly Normalization Identity = new([0f], [1f / 255f]);
+
+    /// <summary>A 1×4 row 10, 20, 30, 40 (raw bytes; with mean 0 and std 1/255 the normalised value is the byte).</summary>
+    private static float[] Crop(RandomCropFlip t, int seed, int index = -1)
+    {
+        var dst = new float[4];
+        t.Apply(new byte[] { 10, 20, 30, 40 }, dst, 1, 1, 4, Identity, new Random(seed), index);
+        return dst;
+    }
+
+    [Fact]
+    public void ReflectPaddingMirrorsTheBorderWithoutRepeatingTheEdgePixel()
+    {
+        // Find seeds whose shift is -2 and +2 horizontally with no flip (the vertical shift of a 1-pixel-high image is
+        // reflected back onto the row itself).
+        var t = new RandomCropFlip(2, HorizontalFlip: false) { ReflectPadding = true };
+        var seen = Enumerable.Range(0, 200).Select(s => Crop(t, s)).Select(v => string.Join(",", v)).Distinct().ToHashSet();
+        Assert.Contains("30,20,10,20", seen);   // shifted right by 2: x = -2, -1 reflect to 2, 1
+        Assert.Contains("30,40,30,20", seen);   // shifted left by 2: x = 4, 5 reflect to 2, 1
+        Assert.Contains("10,20,30,40", seen);
+        var zero = new RandomCropFlip(2, HorizontalFlip: false);
+        Assert.Contains(Enumerable.Range(0, 200).Select(s => Crop(zero, s)), v => v.SequenceEqual([0f, 0f, 10f, 20f]));
+    }
+
+    [Fact]
+    public void AlternatingFlipsShowEveryImageTheOtherWayEachEpoch()
+    {
+        for (int index = 0; index < 20; index++)
+        {
+            var even = Crop(new RandomCropFlip(0) { AlternatingFlipEpoch = 4, FlipSeed = 9 }, seed: index, index);
+            var odd = Crop(new RandomCropFlip(0) { AlternatingFlipEpoch = 5, FlipSeed = 9 }, seed: index + 100, index);
+            Assert.Equal(even.Reverse(), odd);
+            bool flipped = RandomCropFlip.FirstFlip(9, index);
+            Assert.Equal(flipped ? new float[] { 40, 30, 20, 10 } : [10, 20, 30, 40], even);
+        }
+        // The first-epoch coins are not all the same.
+        Assert.InRange(Enumerable.Range(0, 200).Count(i => RandomCropFlip.FirstFlip(9, i)), 70, 130);
+    }
+}

@@ -53,4 +53,14 @@ public class SampleExclusionTests
             Assert.Throws<DataFormatException>(() => SampleExclusion.Read(Csv(string.Join('\n', Enumerable.Range(0, 10))), ds)).Message);
         Assert.EndsWith("exclusion file not found", Assert.Throws<DataFormatException>(() => SampleExclusion.Read("/nonexistent/drop.csv", ds)).Message);
     }
+
+    [Fact]
+    public void ALabelIssueFileLeavesOutOnlyTheSamplesItFlags()
+    {
+        var ds = TestData.Uniform(10, 2);
+        var csv = Csv("index,given_label,predicted_label,label_quality,clean_probability,is_label_issue\n4,0,1,0.1,0.1,True\n2,1,0,0.2,0.2,True\n7,0,0,0.9,0.9,False\n1,1,1,0.95,0.95,False\n");
+        Assert.Equal([2, 4], SampleExclusion.Read(csv, ds));
+        var bad = Csv("index,is_label_issue\n4,True\n2,maybe\n");
+        Assert.EndsWith("row 3: is_label_issue is 'maybe'; expected True or False", Assert.Throws<DataFormatException>(() => SampleExclusion.Read(bad, ds)).Message);
+    }
 }

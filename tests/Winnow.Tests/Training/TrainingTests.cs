@@ -355,3 +355,145 @@ internal sealed class SynchronousProgress(Action<TrainingProgress> handler) : IP
 {
     public void Report(TrainingProgress value) => handler(value);
 }
+
+/// <summary>The pieces of the fast recipe: the per-step schedule, Nesterov momentum, fast norm shifts, lookahead, test-time views.</summary>
+public class FastRecipeTests
+{
+    [Fact]
+    public void TheLinearScheduleRisesAndFallsThroughItsHandComputedCorners()
+    {
+        var s = new LearningRateSchedule { Kind = ScheduleKind.Linear, WarmupFraction = 0.23, StartFactor = 0.2, EndFactor = 0.07 };
+        Assert.True(s.PerStep);
+        Assert.Equal(0.2, s.AtProgress(1, 0), 12);
+        Assert.Equal(0.6, s.AtProgress(1, 0.115), 12);
+        Assert.Equal(1.0, s.AtProgress(1, 0.23), 12);
+        Assert.Equal(0.535, s.AtProgress(1, 0.615), 12);
+        Assert.Equal(0.07, s.AtProgress(1, 1), 12);
+        Assert.Equal(0.07 * 3, s.AtProgress(3, 1.5), 12);
+        Assert.Equal(s.AtProgress(2, 0.5), s.At(2, 5, 10), 12);
+    }
+
+    [Fact]
+    public void NesterovSgdMatchesTheHandComputedUpdate()
+    {
+        using var _ = NewDisposeScope();
+        var p = new TorchSharp.Modules.Parameter(tensor(new float[] { 1f }));
+        var sgd = new SgdOptimizer([p], learningRate: 0.1, momentum: 0.9, weightDecay: 0, nesterov: true);
+        // loss = p, so g = 1 at every step. Step 1: b = 1, update g + 0.9b = 1.9, p = 0.81.
+        // Step 2: b = 0.9 + 1 = 1.9, update 1 + 0.9·1.9 = 2.71, p = 0.81 − 0.271 = 0.539.
+        for (int step = 0; step < 2; step++)
+        {
+            sgd.ZeroGrad();
+            p.sum().backward();
+            sgd.Step();
+        }
+        Assert.Equal(0.539f, p.data<float>()[0], 5);
+    }
+
+    [Fact]
+    public void AFastGroupThatKeepsItsDecayPerStepDecaysLikeTheFullRate()
+    {
+        using var _ = NewDisposeScope();
+        var kept = new TorchSharp.Modules.Parameter(tensor(new float[] { 1f }));
+        var scaled = new TorchSharp.Modules.Parameter(tensor(new float[] { 1f }));
+        var sgd = new SgdOptimizer([kept, scaled], learningRate: 0.1, momentum: 0, weightDecay: 0.1);
+        sgd.ScaleRate([kept], 64, keepDecayPerStep: true);
+        sgd.ScaleRate([scaled], 64);
+        sgd.ZeroGrad();
+        kept.Times(0).Plus(scaled.Times(0)).sum().backward();
+        sgd.Step();
+        // Zero loss gradient: only the decay moves them. kept: 1 − 0.1·64·(0.1/64) = 0.99; scaled: 1 − 0.1·64·0.1 = 0.36.
+        Assert.Equal(0.99f, kept.data<float>()[0], 5);
+        Assert.Equal(0.36f, scaled.data<float>()[0], 5);
+    }
+
+    [Fact]
+    public void AParameterFrozenDuringTheRunStopsMovingThoughItsMomentumRemains()
+    {
+        using var _ = NewDisposeScope();
+        var p = new TorchSharp.Modules.Parameter(tensor(new float[] { 1f }));
+        var sgd = new SgdOptimizer([p], learningRate: 0.1, momentum: 0.9, weightDecay: 0.1);
+        sgd.ZeroGrad();
+        p.sum().backward();
+        sgd.Step();
+        float after = p.data<float>()[0];
+        p.requires_grad = false;
+        sgd.ZeroGrad();
+        sgd.Step();
+        Assert.Equal(after, p.data<float>()[0]);
+    }
+
+    [Fact]
+    public void LookaheadMovesTheAverageTowardsTheNetworkByTheHandComputedDecay()
+    {
+        using var _ = NewDisposeScope();
+        using var net = new Winnow.Models.MixedLinear(1, 1);
+        using (no_grad())
+        {
+            net.parameters().First().fill_(LongLivedScalars.One);
+            net.parameters().Last().zero_();
+        }
+        using var lookahead = new LookaheadAveraging([("net", net)], 5);
+        var weight = net.parameters().First();
+        using (no_grad()) weight.copy_(tensor(new float[] { 3f }).reshape(1, 1));
+        lookahead.AfterStep(4, 1.0);
+        Assert.Equal(3f, weight.data<float>()[0], 6);
+        // d = 0.95⁵ · 1³ = 0.7737809; a = d·1 + (1 − d)·3 = 1.4524381; the network takes it.
+        lookahead.AfterStep(5, 1.0);
+        Assert.Equal(1.4524381f, weight.data<float>()[0], 5);
+        Assert.Equal(0.95 * 0.95 * 0.95 * 0.95 * 0.95 * 0.125, lookahead.DecayAt(0.5), 12);
+        // The last step: the network's own later moves are dropped and it ends at the average.
+        using (no_grad()) weight.fill_(LongLivedScalars.One);
+        lookahead.Finish();
+        Assert.Equal(1.4524381f, weight.data<float>()[0], 5);
+    }
+
+    [Fact]
+    public void TestTimeViewsAverageTheHandComputedPixels()
+    {
+        using var _ = NewDisposeScope();
+        // A 4×4 image with v[r, c] = 10r + c and a "model" whose one logit is the top-left pixel.
+        var x = tensor(Enumerable.Range(0, 16).Select(i => (float)(10 * (i / 4) + i % 4)).ToArray()).reshape(1, 1, 4, 4);
+        Func<Tensor, Tensor> topLeft = images => images[.., .., 0, 0].reshape(-1, 1).clone();
+        // Mirror: (v00 + v03)/2 = 1.5. Shifted up-left with a reflected border: top-left v11 = 11, its mirror v12 = 12;
+        // down-right: v11 and v12 again. Level 2: ½·1.5 + ¼·11.5 + ¼·11.5 = 6.5.
+        Assert.Equal(0f, TestTimeAugmenter.Wrap(topLeft, TestTimeAugmentation.None)(x).item<float>());
+        Assert.Equal(1.5f, TestTimeAugmenter.Wrap(topLeft, TestTimeAugmentation.Mirror)(x).item<float>(), 5);
+        Assert.Equal(6.5f, TestTimeAugmenter.Wrap(topLeft, TestTimeAugmentation.MirrorTranslate)(x).item<float>(), 5);
+    }
+
+    [Fact]
+    public void TheFastRecipeResumesToTheUninterruptedRunsWeightsAndWritesItsFinalTestTimeAccuracy()
+    {
+        var train = TestData.Colour(96, seed: 1);
+        var test = TestData.Colour(32, seed: 2);
+        var labels = NoisyLabelSet.Create(train, new SymmetricNoise(0.2), 5);
+        var options = TrainingRecipes.Fast.Options with { Epochs = 3, BatchSize = 16, LearningRate = 0.001465 * 16, Precision = Precision.Float32, Threads = 2, Seed = 2 };
+
+        var whole = new RunFolder(TestData.TempDir());
+        TrainingLoop.SeedForInitialisation(options.Seed);
+        using var a = new CrossEntropyMethod(ModelFactory.CreateClassifier(TrainingRecipes.Fast.Model, 3, 4), options);
+        var full = new TrainingLoop(options).Run(a, train, labels, test, whole, cancellation: TestContext.Current.CancellationToken);
+
+        var parts = new RunFolder(TestData.TempDir());
+        TrainingLoop.SeedForInitialisation(options.Seed);
+        using var kill = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var killAfterOne = new SynchronousProgress(p => { if (p.Finished?.Epoch == 1) kill.Cancel(); });
+        using (var b = new CrossEntropyMethod(ModelFactory.CreateClassifier(TrainingRecipes.Fast.Model, 3, 4), options))
+            Assert.Throws<OperationCanceledException>(() => new TrainingLoop(options).Run(b, train, labels, test, parts, progress: killAfterOne, cancellation: kill.Token));
+        TrainingLoop.SeedForInitialisation(99);
+        using var c = new CrossEntropyMethod(ModelFactory.CreateClassifier(TrainingRecipes.Fast.Model, 3, 4), options);
+        using var ck = Checkpoint.Load(parts.LastCheckpoint);
+        var resumed = new TrainingLoop(options).Run(c, train, labels, test, parts, ck, cancellation: TestContext.Current.CancellationToken);
+
+        var wa = a.Network.state_dict().Values.Where(t => t.is_floating_point()).SelectMany(t => t.data<float>().ToArray()).ToArray();
+        var wc = c.Network.state_dict().Values.Where(t => t.is_floating_point()).SelectMany(t => t.data<float>().ToArray()).ToArray();
+        Assert.Equal(wa, wc);
+        Assert.Equal(full.Epochs.Select(e => e.TestAccuracy), resumed.Epochs.Select(e => e.TestAccuracy));
+        // Per-step rates: the first epoch's recorded rate is the schedule's first step's.
+        Assert.Equal(options.Schedule.AtProgress(options.LearningRate, 0), full.Epochs[0].LearningRate, 9);
+        var rows = EpochMetrics.ReadCsv(whole.MetricsFile);
+        Assert.True(double.IsNaN(rows[0].Extra[TrainingLoop.TestAccuracyTtaColumn]));
+        Assert.InRange(rows[^1].Extra[TrainingLoop.TestAccuracyTtaColumn], 0, 1);
+    }
+}

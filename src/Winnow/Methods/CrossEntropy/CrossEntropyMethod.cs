@@ -24,7 +24,10 @@ public sealed class CrossEntropyMethod : ClassifierTrainingMethod
     {
         optimizer = OptimizerFactory.Create(network, options);
         this.headOnlyEpochs = headOnlyEpochs;
+        labelSmoothing = options.LabelSmoothing;
     }
+
+    private readonly double labelSmoothing;
 
     /// <inheritdoc/>
     public override string Name => "ce";
@@ -54,7 +57,7 @@ public sealed class CrossEntropyMethod : ClassifierTrainingMethod
     {
         Network.train();
         optimizer.ZeroGrad();
-        var loss = nn.functional.cross_entropy(Network.forward(batch.Images), batch.Labels);
+        var loss = nn.functional.cross_entropy(Network.forward(batch.Images), batch.Labels, label_smoothing: labelSmoothing);
         loss.backward();
         optimizer.Step();
         return loss.item<float>();

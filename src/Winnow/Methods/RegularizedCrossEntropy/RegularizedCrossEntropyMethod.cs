@@ -29,7 +29,10 @@ public sealed class RegularizedCrossEntropyMethod : ClassifierTrainingMethod
         this.projection = projection;
         this.options = options;
         optimizer = OptimizerFactory.Create(network, training, projection.parameters());
+        labelSmoothing = training.LabelSmoothing;
     }
+
+    private readonly double labelSmoothing;
 
     /// <inheritdoc/>
     public override string Name => "ce-reg";
@@ -53,7 +56,7 @@ public sealed class RegularizedCrossEntropyMethod : ClassifierTrainingMethod
         var features = Network.Features(batch.AllViews);
         var logits = Network.Head.forward(features.narrow(0, 0, n));
         var z = projection.forward(features);
-        var ce = nn.functional.cross_entropy(logits, batch.Labels);
+        var ce = nn.functional.cross_entropy(logits, batch.Labels, label_smoothing: labelSmoothing);
         var contrastive = NtXentLoss.Compute(z.narrow(0, n, 2 * n), options.Temperature);
         var regularizer = RepresentationRegularizer.Compute(nn.functional.softmax(logits, 1), z.narrow(0, 0, n));
         var loss = ce.Plus(contrastive).Plus(regularizer.Times(options.Lambda));
