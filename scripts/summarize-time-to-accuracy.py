@@ -63,13 +63,11 @@ def main():
         wall = open(os.path.join(folder, "wall_seconds.txt")).read().strip() if os.path.exists(os.path.join(folder, "wall_seconds.txt")) else ""
         tta = rows[-1].get("test_acc_tta", "")
         train_n = 50000
-        flops = 2 * MACS.get(model, 0) * (3 * train_n * len(rows) + 10000 * len(rows) + (50000 if tta else 0))
+        flops = 2 * MACS.get(model, 0) * (3 * train_n * len(rows) + 10000 * len(rows) + (6 * 10000 if tta else 0))
         rate = flops / seconds / 1e9 if seconds else 0
+        views = f"{100 * float(tta):.2f}%" if tta and tta != "NaN" else ""
         print(f"| {name} | {model} | {len(rows)} | {precision} | {seconds / 60:.1f} | {int(wall) / 60 if wall else float('nan'):.1f} | "
-              f"{100 * float(rows[-1]['test_acc']):.2f}% | {100 * float(tta):.2f}% | {rate:.0f} | "
-              f"{100 * rate / peak if peak else float('nan'):.0f}% |" if tta and tta != "NaN" else
-              f"| {name} | {model} | {len(rows)} | {precision} | {seconds / 60:.1f} | {int(wall) / 60 if wall else float('nan'):.1f} | "
-              f"{100 * float(rows[-1]['test_acc']):.2f}% | | {rate:.0f} | {100 * rate / peak if peak else float('nan'):.0f}% |")
+              f"{100 * float(rows[-1]['test_acc']):.2f}% | {views} | {rate:.0f} | {100 * rate / peak if peak else float('nan'):.0f}% |")
 
 
 if __name__ == "__main__":

@@ -62,7 +62,14 @@ public sealed class MixedConv2d : nn.Module<Tensor, Tensor>
         return Convolve(x, w, b).MoveToOuterDisposeScope();
     }
 
-    private Tensor Convolve(Tensor x, Tensor w, Tensor? b)
+    private Tensor Convolve(Tensor x, Tensor w, Tensor? b) => Convolve(x, w, b, stride, padding);
+
+    /// <summary>
+    /// A square convolution of <paramref name="x"/> with float32 <paramref name="w"/> and <paramref name="b"/> cast to the
+    /// input's dtype, in float32 where bfloat16 is wrong (fewer than <see cref="BFloat16MinInputChannels"/> input
+    /// channels): the computation of every convolution layer here.
+    /// </summary>
+    internal static Tensor Convolve(Tensor x, Tensor w, Tensor? b, long stride, long padding)
     {
         if (x.dtype == ScalarType.BFloat16 && w.shape[1] < BFloat16MinInputChannels)
         {
@@ -145,14 +152,10 @@ public sealed class KeepAliveBatchNorm2d : nn.Module<Tensor, Tensor>
         num_batches_tracked = tensor(0L);
         RegisterComponents();
         weight.requires_grad = trainScale;
-        TrainsScale = trainScale;
     }
 
     /// <summary>The shift (bias) parameter.</summary>
     public Parameter Bias => bias;
-
-    /// <summary>Whether the weight (the per-channel scale) trains.</summary>
-    public bool TrainsScale { get; }
 
     /// <summary>
     /// The eval-mode transform as a per-channel affine map <c>y = scale·x + shift</c> (float32) from the running

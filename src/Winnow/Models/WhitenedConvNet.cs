@@ -126,15 +126,7 @@ public sealed class PatchWhitening : nn.Module<Tensor, Tensor>, IImageInitialise
     public override Tensor forward(Tensor x)
     {
         if (!IsInitialisedFast) throw new WinnowException("the patch-whitening layer was never initialised from training images (IImageInitialisedLayer)");
-        if (x.dtype == ScalarType.BFloat16 && Channels < MixedConv2d.BFloat16MinInputChannels)
-        {
-            // libtorch's bfloat16 convolution is wrong for a single input channel (MixedConv2d): float32 here.
-            using var scope = NewDisposeScope();
-            return F.conv2d(x.to(ScalarType.Float32), weight, bias).to(ScalarType.BFloat16).MoveToOuterDisposeScope();
-        }
-        var w = weight.dtype == x.dtype ? weight : weight.to(x.dtype);
-        var b = bias.dtype == x.dtype ? bias : bias.to(x.dtype);
-        return F.conv2d(x, w, b);
+        return MixedConv2d.Convolve(x, weight, bias, stride: 1, padding: 0);
     }
 
     // Reading the flag through item() costs a native call per batch; once true it stays true.

@@ -33,14 +33,6 @@ public static class TestTimeAugmenter
         level == TestTimeAugmentation.None ? method.PredictTrainingSet(train, cancellation)
             : Evaluation.Predict(Wrap(method.PredictLogits, level), train, cancellation: cancellation);
 
-    /// <summary>Views per image of <paramref name="level"/>: 1, 2 or 6.</summary>
-    public static int ViewCount(TestTimeAugmentation level) => level switch
-    {
-        TestTimeAugmentation.Mirror => 2,
-        TestTimeAugmentation.MirrorTranslate => 6,
-        _ => 1,
-    };
-
     private static Tensor MirrorMean(Func<Tensor, Tensor> logits, Tensor x)
     {
         using var scope = NewDisposeScope();

@@ -114,6 +114,9 @@ public sealed class TrainingLoop
             if (output is not null) RedoCopiesOfLast(method, output, rows, startEpoch, LoopState(runSteps, lookahead));
         }
         double best = rows.Count > 0 ? rows.Max(r => r.TestAccuracy) : double.NegativeInfinity;
+        // Layers computed from the training images (a whitening layer) are set before the first step of a new run; a
+        // resumed run, or weights loaded from a checkpoint, already hold theirs.
+        foreach (var (_, net) in method.Networks) DataDependentLayers.Initialise(net, n => FirstImages(train, n));
 
 
         var evaluated = TrainingSetEvaluationSubset(train.Count, options, method);
@@ -134,9 +137,6 @@ public sealed class TrainingLoop
             manual_seed(SeedOf(options.Seed, epoch, 0));
             var context = new EpochContext(epoch, options.Epochs, lr, train, labels, cancellation);
             position.Where = $"at epoch {epoch + 1}, before its first step";
-            // Layers computed from the training images (a whitening layer) are set before the first step of a new run;
-            // a resumed run, or weights loaded from a checkpoint, already hold theirs.
-            foreach (var (_, net) in method.Networks) DataDependentLayers.Initialise(net, n => FirstImages(train, n));
             method.BeginEpoch(context);
             foreach (var (_, net) in method.Networks) DataDependentLayers.BeginEpoch(net, epoch);
 
@@ -150,6 +150,8 @@ public sealed class TrainingLoop
             {
                 int phaseSteps = plan.StepCount;
                 int stepsBefore = steps;
+                // The epoch's steps as far as this phase can tell (later phases are planned lazily).
+                int estimated = stepsBefore + phaseSteps * (plan.PhaseCount - plan.Phase);
                 using var companion = plan.Companion is null ? null
                     : CompanionBatches(train, labels.Noisy, plan.Companion, phaseSteps, SeedOf(options.Seed, epoch, 21 + 2 * plan.Phase), cancellation).GetEnumerator();
                 int phaseStep = 0;
@@ -162,7 +164,7 @@ public sealed class TrainingLoop
                     if (companion is not null && companion.MoveNext()) companionBatch = ToDevice(companion.Current);
                     var batch = ToDevice(hb) with { Phase = plan.Phase, Step = phaseStep, PhaseSteps = phaseSteps, Companion = companionBatch };
                     position.Where = $"at epoch {epoch + 1}, step {steps + 1}";
-                    int estimatedSteps = Math.Max(stepsBefore + phaseSteps * (plan.PhaseCount - plan.Phase), steps + 1);
+                    int estimatedSteps = Math.Max(estimated, steps + 1);
                     if (options.Schedule.PerStep)
                     {
                         double stepRate = options.Schedule.AtProgress(options.LearningRate, (epoch + (double)steps / estimatedSteps) / options.Epochs);
@@ -176,7 +178,6 @@ public sealed class TrainingLoop
                     lossSum += loss;
                     steps++;
                     phaseStep++;
-                    int estimated = stepsBefore + phaseSteps * (plan.PhaseCount - plan.Phase);
                     progress?.Report(new TrainingProgress(epoch + 1, options.Epochs, steps, Math.Max(estimated, steps), lossSum / steps, null));
                 }
             }
@@ -290,7 +291,7 @@ public sealed class TrainingLoop
     {
         int n = Math.Min(count, train.Count);
         var indices = Enumerable.Range(0, n).ToArray();
-        return BatchStream.Build(train, new int[train.Count], indices, [NormalizeOnly.Instance], new Random(0)).MovePixelsToTensor();
+        return BatchStream.Build(train, train.Labels, indices, [NormalizeOnly.Instance], new Random(0)).MovePixelsToTensor();
     }
 
     /// <summary>
